@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The in-kernel API of vac.ko for KVM builds.
+ *
+ * A KVM build registers once, at module load, under its name, and keeps
+ * the returned handle until its module exit.  Everything here is called at
+ * module load, hardware enable, VM or vCPU creation and teardown; nothing
+ * is meant for the VM-entry path.  All calls but the SVM ones may sleep
+ * only where noted.
+ */
+#ifndef _LINUX_VAC_H
+#define _LINUX_VAC_H
+
+#include <linux/types.h>
+#include <uapi/linux/vac.h>
+
+struct module;
+struct vac_instance;
+
+struct vac_instance_ops {
+	/*
+	 * The instance's ASID range became [base, base + len); len may be 0.
+	 * Called in process context with VAC's configuration lock held, so
+	 * it may sleep but must not call back into VAC.  Before returning,
+	 * the instance stops running guests with ASIDs outside the new range
+	 * on every CPU (for KVM: a new ASID generation on each CPU), and it
+	 * flushes all ASIDs on a CPU before first using the new range there.
+	 * Only then does VAC hand the old range to anybody else.
+	 */
+	void (*asid_range_changed)(struct vac_instance *inst, u32 base,
+				   u32 len);
+};
+
+/*
+ * Register the KVM build @owner under @name ([a-z0-9_]{1,31}).  Quotas set
+ * for the name before (a declared instance) apply at once.  Returns the
+ * handle or an ERR_PTR: -EINVAL (bad name), -EBUSY (name registered),
+ * -ENOSPC (too many instances), -ENOMEM.  May sleep.
+ */
+struct vac_instance *vac_register(const char *name, struct module *owner,
+				  const struct vac_instance_ops *ops,
+				  void *priv);
+/* Release every ID and slot the instance holds; its quotas stay. */
+void vac_unregister(struct vac_instance *inst);
+void *vac_instance_priv(const struct vac_instance *inst);
+
+/*
+ * IDs of the kinds VAC_RES_SEV_ASIDS, VAC_RES_SEV_ES_ASIDS, VAC_RES_VPIDS
+ * and VAC_RES_PMU_COUNTERS.  vac_id_alloc() returns the lowest free ID,
+ * vac_id_claim() a given one (a PMU counter index, say).  Errors: -EDQUOT
+ * (over quota, counted in failcnt), -ENOSPC (none free), -EINVAL (kind),
+ * -ERANGE (ID outside the kind), -EBUSY (claimed by another instance).
+ * These take a spinlock and do not sleep.
+ */
+int vac_id_alloc(struct vac_instance *inst, enum vac_resource kind);
+int vac_id_claim(struct vac_instance *inst, enum vac_resource kind, u32 id);
+/* -ENOENT if the instance does not hold @id. */
+int vac_id_free(struct vac_instance *inst, enum vac_resource kind, u32 id);
+
+/* The instance's ASID range for its per-CPU generation allocator. */
+void vac_asid_range(struct vac_instance *inst, u32 *base, u32 *len);
+
+/*
+ * A user-return MSR slot for @msr, shared by every instance that asks for
+ * the same MSR.  Returns the slot index or -EDQUOT, -ENOSPC, -EALREADY.
+ */
+int vac_uret_msr_get(struct vac_instance *inst, u32 msr);
+int vac_uret_msr_put(struct vac_instance *inst, u32 msr);
+
+/*
+ * SVM on the calling CPU (preemption disabled, as in KVM's hardware
+ * enable), reference counted across instances: the first enable sets
+ * EFER.SVME and points VM_HSAVE_PA at VAC's host save area, the last
+ * disable clears both, so one KVM unloading does not switch SVM off under
+ * another.  -EOPNOTSUPP without SVM, -EBUSY if something outside VAC
+ * already enabled SVM on this CPU.
+ */
+int vac_svm_enable_cpu(struct vac_instance *inst);
+void vac_svm_disable_cpu(struct vac_instance *inst);
+
+#endif /* _LINUX_VAC_H */

@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * The VAC accounting core.  See vac_core.h.
+ *
+ * Rules kept here, for every caller:
+ *  - per kind, the sum of quotas never exceeds the capacity, so a quota is
+ *    a guarantee;
+ *  - an allocation over quota is refused and counted in failcnt;
+ *  - a quota below used is refused unless forced; a forced instance keeps
+ *    what it holds and allocates nothing until it is back under quota;
+ *  - ASID ranges never overlap; a change that moves or resizes ranges
+ *    lists every affected instance, in an order where each new range is
+ *    free when its owner is told (core->moves).
+ */
+#include "vac_core.h"
+
+const char *const vac_kind_names[VAC_NR_KINDS] = {
+	[VAC_RES_ASIDS]		= "asids",
+	[VAC_RES_SEV_ASIDS]	= "sev_asids",
+	[VAC_RES_SEV_ES_ASIDS]	= "sev_es_asids",
+	[VAC_RES_VPIDS]		= "vpids",
+	[VAC_RES_PMU_COUNTERS]	= "pmu_counters",
+	[VAC_RES_MSR_SLOTS]	= "msr_slots",
+};
+
+/* Largest capacity of each kind: hardware limits, and what a map costs. */
+const u32 vac_cap_limit[VAC_NR_KINDS] = {
+	[VAC_RES_ASIDS]		= 1U << 24,
+	[VAC_RES_SEV_ASIDS]	= 1U << 16,
+	[VAC_RES_SEV_ES_ASIDS]	= 1U << 16,
+	[VAC_RES_VPIDS]		= 65535,
+	[VAC_RES_PMU_COUNTERS]	= 64,
+	[VAC_RES_MSR_SLOTS]	= 16,
+};
+
+static bool kind_has_ids(u32 kind)
+{
+	return kind != VAC_RES_ASIDS && kind != VAC_RES_MSR_SLOTS;
+}
+
+int vac_kind_parse(const char *name)
+{
+	int k;
+
+	for (k = 0; k < VAC_NR_KINDS; k++)
+		if (!strcmp(name, vac_kind_names[k]))
+			return k;
+	return -EINVAL;
+}
+
+bool vac_name_valid(const char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i]; i++) {
+		char c = name[i];
+
+		if (i >= VAC_NAME_LEN - 1)
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '_'))
+			return false;
+	}
+	return i > 0;
+}
+
+void vac_core_layout(const u32 capacity[VAC_NR_KINDS], u32 first[VAC_NR_KINDS])
+{
+	/* AMD: SEV-ES ASIDs from 1, SEV ASIDs after them, plain ASIDs last. */
+	first[VAC_RES_SEV_ES_ASIDS] = 1;
+	first[VAC_RES_SEV_ASIDS] = 1 + capacity[VAC_RES_SEV_ES_ASIDS];
+	first[VAC_RES_ASIDS] = first[VAC_RES_SEV_ASIDS] +
+			       capacity[VAC_RES_SEV_ASIDS];
+	first[VAC_RES_VPIDS] = 1;
+	first[VAC_RES_PMU_COUNTERS] = 0;
+	first[VAC_RES_MSR_SLOTS] = 0;
+}
+
+int vac_core_init(struct vac_core *core, const u32 capacity[VAC_NR_KINDS])
+{
+	u32 first[VAC_NR_KINDS];
+	u32 k;
+
+	memset(core, 0, sizeof(*core));
+	vac_core_layout(capacity, first);
+	for (k = 0; k < VAC_NR_KINDS; k++)
+		if (capacity[k] > vac_cap_limit[k])
+			return -EINVAL;
+
+	core->insts = vac_zalloc(VAC_MAX_INSTANCES * sizeof(*core->insts));
+	core->scratch = vac_zalloc(VAC_MAX_INSTANCES * sizeof(*core->scratch));
+	core->moves = vac_zalloc(VAC_MAX_INSTANCES * sizeof(*core->moves));
+	if (!core->insts || !core->scratch || !core->moves)
+		goto nomem;
+
+	for (k = 0; k < VAC_NR_KINDS; k++) {
+		struct vac_kind *kd = &core->kind[k];
+
+		kd->first = first[k];
+		kd->capacity = capacity[k];
+		if (!kind_has_ids(k) || !kd->capacity)
+			continue;
+		kd->map = vac_zalloc(BITS_TO_LONGS(kd->capacity) *
+				     sizeof(unsigned long));
+		kd->owner = vac_zalloc(kd->capacity * sizeof(*kd->owner));
+		if (!kd->map || !kd->owner)
+			goto nomem;
+	}
+	return 0;
+
+nomem:
+	vac_core_fini(core);
+	return -ENOMEM;
+}
+
+void vac_core_fini(struct vac_core *core)
+{
+	u32 k;
+
+	if (core->insts)
+		for (k = 0; k < VAC_MAX_INSTANCES; k++)
+			vac_free(core->insts[k]);
+	for (k = 0; k < VAC_NR_KINDS; k++) {
+		vac_free(core->kind[k].map);
+		vac_free(core->kind[k].owner);
+	}
+	vac_free(core->insts);
+	vac_free(core->scratch);
+	vac_free(core->moves);
+	memset(core, 0, sizeof(*core));
+}
+
+struct vac_core_inst *vac_core_find(struct vac_core *core, const char *name)
+{
+	u32 i, seen = 0;
+
+	for (i = 0; i < VAC_MAX_INSTANCES && seen < core->ninsts; i++) {
+		struct vac_core_inst *inst = core->insts[i];
+
+		if (!inst)
+			continue;
+		if (!strcmp(inst->name, name))
+			return inst;
+		seen++;
+	}
+	return NULL;
+}
+
+struct vac_core_inst *vac_core_next(struct vac_core *core, u32 *pos)
+{
+	u32 i;
+
+	for (i = *pos; i < VAC_MAX_INSTANCES; i++) {
+		if (core->insts[i]) {
+			*pos = i;
+			return core->insts[i];
+		}
+	}
+	*pos = VAC_MAX_INSTANCES;
+	return NULL;
+}
+
+int vac_core_inst_add(struct vac_core *core, const char *name,
+		      struct vac_core_inst **out)
+{
+	struct vac_core_inst *inst;
+	u32 slot;
+
+	if (!vac_name_valid(name))
+		return -EINVAL;
+	if (vac_core_find(core, name))
+		return -EEXIST;
+	for (slot = 0; slot < VAC_MAX_INSTANCES; slot++)
+		if (!core->insts[slot])
+			break;
+	if (slot == VAC_MAX_INSTANCES)
+		return -ENOSPC;
+
+	inst = vac_zalloc(sizeof(*inst));
+	if (!inst)
+		return -ENOMEM;
+	strcpy(inst->name, name);
+	inst->slot = slot;
+	core->insts[slot] = inst;
+	core->ninsts++;
+	*out = inst;
+	return 0;
+}
+
+int vac_core_inst_del(struct vac_core *core, struct vac_core_inst *inst)
+{
+	u32 k;
+
+	if (inst->online)
+		return -EBUSY;
+	for (k = 0; k < VAC_NR_KINDS; k++)
+		core->kind[k].reserved -= inst->usage[k].quota;
+	core->insts[inst->slot] = NULL;
+	core->ninsts--;
+	vac_free(inst);
+	return 0;
+}
+
+static void usage_charge(struct vac_core *core, struct vac_core_inst *inst,
+			 u32 kind)
+{
+	struct vac_usage *u = &inst->usage[kind];
+
+	u->used++;
+	if (u->used > u->peak)
+		u->peak = u->used;
+	core->kind[kind].used++;
+}
+
+static void usage_uncharge(struct vac_core *core, struct vac_core_inst *inst,
+			   u32 kind)
+{
+	inst->usage[kind].used--;
+	core->kind[kind].used--;
+}
+
+int vac_core_online(struct vac_core *core, struct vac_core_inst *inst)
+{
+	struct vac_usage *u = &inst->usage[VAC_RES_ASIDS];
+
+	if (inst->online)
+		return -EBUSY;
+	inst->online = true;
+	/* A registered instance uses its whole ASID range. */
+	u->used = u->quota;
+	if (u->used > u->peak)
+		u->peak = u->used;
+	core->kind[VAC_RES_ASIDS].used += u->used;
+	return 0;
+}
+
+void vac_core_offline(struct vac_core *core, struct vac_core_inst *inst)
+{
+	u32 k, i;
+
+	if (!inst->online)
+		return;
+	for (k = 0; k < VAC_NR_KINDS; k++) {
+		struct vac_kind *kd = &core->kind[k];
+
+		if (!kd->owner)
+			continue;
+		for (i = 0; i < kd->capacity && inst->usage[k].used; i++) {
+			if (kd->owner[i] != inst->slot + 1)
+				continue;
+			kd->owner[i] = 0;
+			__clear_bit(i, kd->map);
+			usage_uncharge(core, inst, k);
+		}
+	}
+	for (i = 0; i < VAC_MSR_SLOTS_MAX; i++)
+		if (inst->msr_mask & (1U << i))
+			vac_core_msr_put(core, inst, core->msr[i]);
+	core->kind[VAC_RES_ASIDS].used -= inst->usage[VAC_RES_ASIDS].used;
+	inst->usage[VAC_RES_ASIDS].used = 0;
+	inst->online = false;
+}
+
+/* ---- ASID ranges ---- */
+
+static int cmp_base(const void *a, const void *b)
+{
+	const struct vac_core_inst *x = *(struct vac_core_inst *const *)a;
+	const struct vac_core_inst *y = *(struct vac_core_inst *const *)b;
+
+	return x->asid_base < y->asid_base ? -1 : x->asid_base > y->asid_base;
+}
+
+static void move_add(struct vac_core *core, struct vac_core_inst *inst,
+		     u32 base, u32 len)
+{
+	struct vac_move *m = &core->moves[core->nmoves++];
+
+	m->inst = inst;
+	m->base = base;
+	m->len = len;
+}
+
+static u32 clamp_base(u32 lo, u32 hi, u32 want, u32 len)
+{
+	/* Closest base to @want such that [base, base + len) fits [lo, hi). */
+	if (want + len > hi)
+		want = hi - len;
+	return want < lo ? lo : want;
+}
+
+/*
+ * Plan a new ASID range of @len for @x, appending to core->moves every
+ * range that changes, in an order where each new range is free (or its
+ * owner's) when reached: shrink in place; grow in the gap around the
+ * range; move to the first hole that fits; else pack the ranges below @x
+ * down (ascending) and those above it up (descending), and put @x in the
+ * middle.  The caller checked that the sum of lengths fits.
+ */
+static void asid_plan(struct vac_core *core, struct vac_core_inst *x, u32 len)
+{
+	struct vac_kind *kd = &core->kind[VAC_RES_ASIDS];
+	struct vac_core_inst **r = core->scratch;
+	u32 b0 = x->asid_base, l0 = x->usage[VAC_RES_ASIDS].quota;
+	u32 lo = kd->first, hi = kd->first + kd->capacity;
+	u32 n = 0, i, split, cur, top;
+
+	if (len <= l0) {
+		move_add(core, x, len ? b0 : 0, len);
+		return;
+	}
+	for (i = 0; i < VAC_MAX_INSTANCES; i++) {
+		struct vac_core_inst *p = core->insts[i];
+
+		if (p && p != x && p->usage[VAC_RES_ASIDS].quota)
+			r[n++] = p;
+	}
+	vac_sort(r, n, sizeof(*r), cmp_base);
+
+	if (l0) {	/* the gap around the current range */
+		u32 gap_lo = lo, gap_hi = hi;
+
+		for (i = 0; i < n; i++) {
+			if (r[i]->asid_base < b0)
+				gap_lo = r[i]->asid_base +
+					 r[i]->usage[VAC_RES_ASIDS].quota;
+			else {
+				gap_hi = r[i]->asid_base;
+				break;
+			}
+		}
+		if (gap_hi - gap_lo >= len) {
+			move_add(core, x, clamp_base(gap_lo, gap_hi, b0, len),
+				 len);
+			return;
+		}
+	}
+
+	cur = lo;	/* first fit */
+	for (i = 0; i <= n; i++) {
+		u32 end = i < n ? r[i]->asid_base : hi;
+
+		if (end - cur >= len) {
+			move_add(core, x, cur, len);
+			return;
+		}
+		if (i < n)
+			cur = end + r[i]->usage[VAC_RES_ASIDS].quota;
+	}
+
+	split = l0 ? b0 : hi;	/* compaction */
+	cur = lo;
+	for (i = 0; i < n && r[i]->asid_base < split; i++) {
+		if (r[i]->asid_base != cur)
+			move_add(core, r[i], cur,
+				 r[i]->usage[VAC_RES_ASIDS].quota);
+		cur += r[i]->usage[VAC_RES_ASIDS].quota;
+	}
+	top = hi;
+	while (n > i) {
+		struct vac_core_inst *p = r[--n];
+		u32 l = p->usage[VAC_RES_ASIDS].quota;
+
+		top -= l;
+		if (p->asid_base != top)
+			move_add(core, p, top, l);
+	}
+	move_add(core, x, clamp_base(cur, top, l0 ? b0 : cur, len), len);
+}
+
+/* ---- quotas ---- */
+
+int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
+		       const struct vac_quota *q, u32 nq, bool force,
+		       struct vac_err *err)
+{
+	u32 want[VAC_NR_KINDS];
+	bool set[VAC_NR_KINDS] = { false };
+	u32 i, k;
+
+	core->nmoves = 0;
+	for (i = 0; i < nq; i++) {
+		err->kind = q[i].kind < VAC_NR_KINDS ? (int)q[i].kind : VAC_NO_KIND;
+		if (q[i].kind >= VAC_NR_KINDS) {
+			err->msg = "unknown resource kind";
+			return -EINVAL;
+		}
+		if (set[q[i].kind]) {
+			err->msg = "resource kind given twice";
+			return -EINVAL;
+		}
+		set[q[i].kind] = true;
+		want[q[i].kind] = q[i].value;
+	}
+
+	/* Check every kind before changing any: all or nothing. */
+	for (k = 0; k < VAC_NR_KINDS; k++) {
+		const struct vac_kind *kd = &core->kind[k];
+		const struct vac_usage *u = &inst->usage[k];
+
+		if (!set[k])
+			continue;
+		err->kind = k;
+		if (want[k] > u->quota &&
+		    (u64)kd->reserved - u->quota + want[k] > kd->capacity) {
+			err->msg = "quota exceeds the free capacity of the resource";
+			return -ENOSPC;
+		}
+		/*
+		 * ASID ranges shrink in place: the owner is told and retires
+		 * what falls outside, so only taking all of a registered
+		 * instance's ASIDs needs force.
+		 */
+		if (k == VAC_RES_ASIDS ? (inst->online && u->quota && !want[k])
+				       : want[k] < u->used) {
+			if (!force) {
+				err->msg = "quota below current usage (force to override)";
+				return -EBUSY;
+			}
+		}
+	}
+
+	for (k = 0; k < VAC_NR_KINDS; k++) {
+		struct vac_usage *u = &inst->usage[k];
+
+		if (!set[k] || want[k] == u->quota)
+			continue;
+		if (k == VAC_RES_ASIDS)
+			asid_plan(core, inst, want[k]);
+		core->kind[k].reserved += want[k] - u->quota;
+		u->quota = want[k];
+	}
+
+	/* Apply the planned ranges; a registered owner uses all of its. */
+	for (i = 0; i < core->nmoves; i++) {
+		struct vac_core_inst *p = core->moves[i].inst;
+		struct vac_usage *u = &p->usage[VAC_RES_ASIDS];
+
+		p->asid_base = core->moves[i].base;
+		if (!p->online)
+			continue;
+		core->kind[VAC_RES_ASIDS].used += core->moves[i].len - u->used;
+		u->used = core->moves[i].len;
+		if (u->used > u->peak)
+			u->peak = u->used;
+	}
+	err->msg = NULL;
+	err->kind = VAC_NO_KIND;
+	return 0;
+}
+
+/* ---- IDs ---- */
+
+static int charge_check(struct vac_core *core, struct vac_core_inst *inst,
+			u32 kind)
+{
+	struct vac_usage *u = &inst->usage[kind];
+
+	if (unlikely(!inst->online))
+		return -ENODEV;
+	if (unlikely(u->used >= u->quota)) {
+		u->failcnt++;
+		return -EDQUOT;
+	}
+	return 0;
+}
+
+static void id_take(struct vac_core *core, struct vac_core_inst *inst,
+		    u32 kind, u32 bit)
+{
+	struct vac_kind *kd = &core->kind[kind];
+
+	__set_bit(bit, kd->map);
+	kd->owner[bit] = inst->slot + 1;
+	usage_charge(core, inst, kind);
+}
+
+int vac_core_alloc(struct vac_core *core, struct vac_core_inst *inst,
+		   u32 kind, u32 *id)
+{
+	struct vac_kind *kd;
+	unsigned long bit;
+	int ret;
+
+	if (kind >= VAC_NR_KINDS || !kind_has_ids(kind))
+		return -EINVAL;
+	ret = charge_check(core, inst, kind);
+	if (ret)
+		return ret;
+	kd = &core->kind[kind];
+	bit = kd->map ? find_next_zero_bit(kd->map, kd->capacity, 0) : 0;
+	if (unlikely(bit >= kd->capacity)) {
+		/* Only after a forced shrink: others hold more than theirs. */
+		inst->usage[kind].failcnt++;
+		return -ENOSPC;
+	}
+	id_take(core, inst, kind, bit);
+	*id = kd->first + bit;
+	return 0;
+}
+
+int vac_core_claim(struct vac_core *core, struct vac_core_inst *inst,
+		   u32 kind, u32 id)
+{
+	struct vac_kind *kd;
+	u32 bit;
+	int ret;
+
+	if (kind >= VAC_NR_KINDS || !kind_has_ids(kind))
+		return -EINVAL;
+	kd = &core->kind[kind];
+	bit = id - kd->first;
+	if (id < kd->first || bit >= kd->capacity)
+		return -ERANGE;
+	ret = charge_check(core, inst, kind);
+	if (ret)
+		return ret;
+	if (test_bit(bit, kd->map))
+		return kd->owner[bit] == inst->slot + 1 ? -EALREADY : -EBUSY;
+	id_take(core, inst, kind, bit);
+	return 0;
+}
+
+int vac_core_release(struct vac_core *core, struct vac_core_inst *inst,
+		     u32 kind, u32 id)
+{
+	struct vac_kind *kd;
+	u32 bit;
+
+	if (kind >= VAC_NR_KINDS || !kind_has_ids(kind))
+		return -EINVAL;
+	kd = &core->kind[kind];
+	bit = id - kd->first;
+	if (id < kd->first || bit >= kd->capacity ||
+	    kd->owner[bit] != inst->slot + 1)
+		return -ENOENT;
+	kd->owner[bit] = 0;
+	__clear_bit(bit, kd->map);
+	usage_uncharge(core, inst, kind);
+	return 0;
+}
+
+/* ---- user-return MSR slots: one slot per MSR, shared by its users ---- */
+
+static int msr_slot_of(const struct vac_core *core, u32 msr)
+{
+	u32 i;
+
+	for (i = 0; i < core->kind[VAC_RES_MSR_SLOTS].capacity; i++)
+		if (core->msr_refs[i] && core->msr[i] == msr)
+			return i;
+	return -1;
+}
+
+int vac_core_msr_get(struct vac_core *core, struct vac_core_inst *inst,
+		     u32 msr, u32 *slot)
+{
+	const u32 cap = core->kind[VAC_RES_MSR_SLOTS].capacity;
+	int s = msr_slot_of(core, msr);
+	int ret;
+
+	if (s >= 0 && (inst->msr_mask & (1U << s)))
+		return -EALREADY;
+	ret = charge_check(core, inst, VAC_RES_MSR_SLOTS);
+	if (ret)
+		return ret;
+	if (s < 0) {
+		for (s = 0; s < (int)cap && core->msr_refs[s]; s++)
+			;
+		if (s == (int)cap) {
+			inst->usage[VAC_RES_MSR_SLOTS].failcnt++;
+			return -ENOSPC;
+		}
+		core->msr[s] = msr;
+	}
+	core->msr_refs[s]++;
+	inst->msr_mask |= 1U << s;
+	usage_charge(core, inst, VAC_RES_MSR_SLOTS);
+	*slot = s;
+	return 0;
+}
+
+int vac_core_msr_put(struct vac_core *core, struct vac_core_inst *inst,
+		     u32 msr)
+{
+	int s = msr_slot_of(core, msr);
+
+	if (s < 0 || !(inst->msr_mask & (1U << s)))
+		return -ENOENT;
+	inst->msr_mask &= ~(1U << s);
+	core->msr_refs[s]--;
+	usage_uncharge(core, inst, VAC_RES_MSR_SLOTS);
+	return 0;
+}
+
+/* ---- reporting ---- */
+
+u32 vac_core_run(const struct vac_core *core,
+		 const struct vac_core_inst *inst, u32 kind, u32 from,
+		 u32 *first)
+{
+	const struct vac_kind *kd = &core->kind[kind];
+	u32 i, n = 0;
+
+	if (kind == VAC_RES_ASIDS) {
+		u32 len = inst->usage[kind].quota;
+
+		if (!len || from >= inst->asid_base + len)
+			return 0;
+		*first = from > inst->asid_base ? from : inst->asid_base;
+		return inst->asid_base + len - *first;
+	}
+	if (kind == VAC_RES_MSR_SLOTS) {
+		for (i = from; i < kd->capacity; i++)
+			if (inst->msr_mask & (1U << i)) {
+				*first = i;
+				return 1;
+			}
+		return 0;
+	}
+	if (!kd->owner)
+		return 0;
+	i = from > kd->first ? from - kd->first : 0;
+	for (; i < kd->capacity; i++) {
+		if (kd->owner[i] != inst->slot + 1) {
+			if (n)
+				break;
+			continue;
+		}
+		if (!n++)
+			*first = kd->first + i;
+	}
+	return n;
+}
+
+int vac_core_check(const struct vac_core *core, struct vac_err *err)
+{
+	u32 used[VAC_NR_KINDS] = { 0 }, reserved[VAC_NR_KINDS] = { 0 };
+	u32 isum[VAC_NR_KINDS] = { 0 };
+	u32 k, i, j;
+
+	err->msg = NULL;
+	for (k = 0; k < VAC_NR_KINDS; k++) {
+		const struct vac_kind *kd = &core->kind[k];
+
+		err->kind = k;
+		if (!kd->owner)
+			continue;
+		for (i = 0; i < kd->capacity; i++) {
+			u16 o = kd->owner[i];
+
+			if (!!o != test_bit(i, kd->map) ||
+			    (o && (o > VAC_MAX_INSTANCES || !core->insts[o - 1]))) {
+				err->msg = "ID map and owners disagree";
+				return -EUCLEAN;
+			}
+			if (o)
+				used[k]++;
+		}
+	}
+	for (i = 0; i < VAC_MAX_INSTANCES; i++) {
+		const struct vac_core_inst *p = core->insts[i];
+
+		if (!p)
+			continue;
+		for (k = 0; k < VAC_NR_KINDS; k++) {
+			reserved[k] += p->usage[k].quota;
+			isum[k] += p->usage[k].used;
+			if (p->usage[k].peak < p->usage[k].used) {
+				err->kind = k;
+				err->msg = "peak below used";
+				return -EUCLEAN;
+			}
+		}
+		used[VAC_RES_ASIDS] += p->usage[VAC_RES_ASIDS].used;
+		used[VAC_RES_MSR_SLOTS] += vac_hweight32(p->msr_mask);
+		if (p->usage[VAC_RES_MSR_SLOTS].used != vac_hweight32(p->msr_mask)) {
+			err->kind = VAC_RES_MSR_SLOTS;
+			err->msg = "slot mask and used disagree";
+			return -EUCLEAN;
+		}
+		/* ASID ranges inside the space and disjoint. */
+		for (j = i + 1; j < VAC_MAX_INSTANCES; j++) {
+			const struct vac_core_inst *o = core->insts[j];
+			u32 a = p->usage[VAC_RES_ASIDS].quota;
+
+			if (!o || !a || !o->usage[VAC_RES_ASIDS].quota)
+				continue;
+			if (p->asid_base < o->asid_base + o->usage[VAC_RES_ASIDS].quota &&
+			    o->asid_base < p->asid_base + a) {
+				err->kind = VAC_RES_ASIDS;
+				err->msg = "ASID ranges overlap";
+				return -EUCLEAN;
+			}
+		}
+		if (p->usage[VAC_RES_ASIDS].quota &&
+		    (p->asid_base < core->kind[VAC_RES_ASIDS].first ||
+		     p->asid_base + p->usage[VAC_RES_ASIDS].quota >
+		     core->kind[VAC_RES_ASIDS].first + core->kind[VAC_RES_ASIDS].capacity)) {
+			err->kind = VAC_RES_ASIDS;
+			err->msg = "ASID range outside the ASID space";
+			return -EUCLEAN;
+		}
+	}
+	for (k = 0; k < VAC_NR_KINDS; k++) {
+		err->kind = k;
+		if (reserved[k] != core->kind[k].reserved ||
+		    reserved[k] > core->kind[k].capacity) {
+			err->msg = "sum of quotas wrong or above capacity";
+			return -EUCLEAN;
+		}
+		if (used[k] != core->kind[k].used || isum[k] != used[k]) {
+			err->msg = "used does not match the IDs held";
+			return -EUCLEAN;
+		}
+	}
+	err->kind = VAC_NO_KIND;
+	return 0;
+}

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The VAC accounting core: ID bitmaps, ASID range partitions and quota
+ * rules.  It takes no locks and does no I/O; vac.ko wraps it in its locks,
+ * the unit tests and brokerd's local backend call it directly.  One
+ * implementation of the quota rules, three places that run it.
+ */
+#ifndef VAC_CORE_H
+#define VAC_CORE_H
+
+#include "vac_port.h"
+#include <linux/vac.h>	/* include/uapi/linux/vac.h: kinds, limits */
+
+#define VAC_NR_KINDS		(VAC_RES_MAX + 1)
+#define VAC_NO_KIND		(-1)
+
+struct vac_usage {
+	u32 quota;
+	u32 used;
+	u32 peak;
+	u64 failcnt;
+};
+
+struct vac_core_inst {
+	char name[VAC_NAME_LEN];
+	u16 slot;			/* index in core->insts */
+	bool online;
+	struct vac_usage usage[VAC_NR_KINDS];
+	u32 asid_base;			/* range [asid_base, + quota) */
+	u32 msr_mask;			/* user-return slots held */
+	void *priv;			/* owner's cookie, unused by the core */
+};
+
+struct vac_kind {
+	u32 first;			/* first ID */
+	u32 capacity;			/* IDs from @first */
+	u32 reserved;			/* sum of quotas */
+	u32 used;			/* sum of used */
+	unsigned long *map;		/* ID kinds: taken IDs, bit = id - first */
+	u16 *owner;			/* ID kinds: slot + 1 of the holder */
+};
+
+/* An instance whose ASID range a quota change moved or resized. */
+struct vac_move {
+	struct vac_core_inst *inst;
+	u32 base, len;
+};
+
+#define VAC_MSR_SLOTS_MAX	32
+
+struct vac_core {
+	struct vac_kind kind[VAC_NR_KINDS];
+	struct vac_core_inst **insts;	/* VAC_MAX_INSTANCES slots */
+	u32 ninsts;
+	u32 msr[VAC_MSR_SLOTS_MAX];	/* MSR index bound to each slot */
+	u32 msr_refs[VAC_MSR_SLOTS_MAX];
+	struct vac_core_inst **scratch;	/* for ASID layout */
+	struct vac_move *moves;		/* filled by vac_core_quota_set() */
+	u32 nmoves;
+};
+
+/* A quota change request: one kind, one value. */
+struct vac_quota {
+	u32 kind;
+	u32 value;
+};
+
+/* Why a quota change was refused: a static message and the kind. */
+struct vac_err {
+	const char *msg;
+	int kind;
+};
+
+extern const char *const vac_kind_names[VAC_NR_KINDS];
+extern const u32 vac_cap_limit[VAC_NR_KINDS];
+
+int vac_kind_parse(const char *name);
+bool vac_name_valid(const char *name);
+/* Where each kind's IDs start, given the capacities (SEV-ES, SEV, ASIDs). */
+void vac_core_layout(const u32 capacity[VAC_NR_KINDS], u32 first[VAC_NR_KINDS]);
+
+int vac_core_init(struct vac_core *core, const u32 capacity[VAC_NR_KINDS]);
+void vac_core_fini(struct vac_core *core);
+
+struct vac_core_inst *vac_core_find(struct vac_core *core, const char *name);
+/* The first instance at slot >= *@pos, or NULL; *@pos is set to its slot. */
+struct vac_core_inst *vac_core_next(struct vac_core *core, u32 *pos);
+int vac_core_inst_add(struct vac_core *core, const char *name,
+		      struct vac_core_inst **out);
+/* Offline instances only; its quotas return to the free pool. */
+int vac_core_inst_del(struct vac_core *core, struct vac_core_inst *inst);
+int vac_core_online(struct vac_core *core, struct vac_core_inst *inst);
+/* Goes offline, releasing every ID and slot it held; quotas stay. */
+void vac_core_offline(struct vac_core *core, struct vac_core_inst *inst);
+
+int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
+		       const struct vac_quota *q, u32 nq, bool force,
+		       struct vac_err *err);
+
+int vac_core_alloc(struct vac_core *core, struct vac_core_inst *inst,
+		   u32 kind, u32 *id);
+int vac_core_claim(struct vac_core *core, struct vac_core_inst *inst,
+		   u32 kind, u32 id);
+int vac_core_release(struct vac_core *core, struct vac_core_inst *inst,
+		     u32 kind, u32 id);
+int vac_core_msr_get(struct vac_core *core, struct vac_core_inst *inst,
+		     u32 msr, u32 *slot);
+int vac_core_msr_put(struct vac_core *core, struct vac_core_inst *inst,
+		     u32 msr);
+
+/* Runs of IDs held by @inst of @kind starting at ID >= @from; 0 if none. */
+u32 vac_core_run(const struct vac_core *core,
+		 const struct vac_core_inst *inst, u32 kind, u32 from,
+		 u32 *first);
+
+/* Recount every bitmap and counter; 0 if consistent, else -EUCLEAN. */
+int vac_core_check(const struct vac_core *core, struct vac_err *err);
+
+#endif /* VAC_CORE_H */

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef VAC_INTERNAL_H
+#define VAC_INTERNAL_H
+
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/vac.h>
+
+#include "vac_core.h"
+
+/*
+ * vac_lock serialises configuration: netlink changes, registration, the
+ * instance table and ASID range callbacks.  vac_id_lock guards what the
+ * allocation paths touch (ID maps, usage counters, ASID bases) and nests
+ * inside vac_lock.
+ */
+extern struct mutex vac_lock;
+extern spinlock_t vac_id_lock;
+extern struct vac_core vac_core;
+extern u32 vac_probed[VAC_NR_KINDS];
+extern bool vac_overridden[VAC_NR_KINDS];
+
+struct vac_instance {
+	struct vac_core_inst *ci;	/* ci->priv points back here */
+	const struct vac_instance_ops *ops;
+	void *priv;
+	char module[MODULE_NAME_LEN];
+};
+
+int vac_nl_init(void);
+void vac_nl_exit(void);
+void vac_nl_notify(struct vac_core_inst *ci, u8 cmd, gfp_t gfp);
+void vac_nl_notify_refused(struct vac_core_inst *ci, u32 kind);
+
+/* Tell the owners of the ranges vac_core_quota_set() moved. */
+void vac_apply_moves(struct vac_core_inst *target);
+
+#endif /* VAC_INTERNAL_H */

@@ -1,0 +1,434 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vac.ko: owns the host-wide virtualization resources that several KVM
+ * builds share, and partitions them by quota.  This file holds the
+ * capacity probe, the in-kernel API and module init/exit; the accounting
+ * rules live in vac_core.c, the netlink family in vac_netlink.c.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/debugfs.h>
+#include <linux/err.h>
+#include <linux/percpu.h>
+#include <linux/ratelimit.h>
+#include <linux/seq_file.h>
+#include <linux/io.h>
+#include <asm/cpufeature.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/virtext.h>
+
+#include "vac_internal.h"
+
+DEFINE_MUTEX(vac_lock);
+DEFINE_SPINLOCK(vac_id_lock);
+struct vac_core vac_core;
+u32 vac_probed[VAC_NR_KINDS];
+bool vac_overridden[VAC_NR_KINDS];
+
+/* -1: use the probe.  Read-only after load, shown in /sys/module/vac. */
+static int cap_asids = -1;
+static int cap_sev_asids = -1;
+static int cap_sev_es_asids = -1;
+static int cap_vpids = -1;
+static int cap_pmu_counters = -1;
+static int cap_msr_slots = -1;
+module_param(cap_asids, int, 0444);
+MODULE_PARM_DESC(cap_asids, "SVM ASIDs to hand out (-1: CPUID 0x8000000A)");
+module_param(cap_sev_asids, int, 0444);
+MODULE_PARM_DESC(cap_sev_asids, "SEV ASIDs (-1: CPUID 0x8000001F)");
+module_param(cap_sev_es_asids, int, 0444);
+MODULE_PARM_DESC(cap_sev_es_asids, "SEV-ES ASIDs (-1: CPUID 0x8000001F)");
+module_param(cap_vpids, int, 0444);
+MODULE_PARM_DESC(cap_vpids, "VPIDs (-1: 65535 where VMX has VPID)");
+module_param(cap_pmu_counters, int, 0444);
+MODULE_PARM_DESC(cap_pmu_counters, "PMU counters (-1: CPUID 0xA or 0x80000022)");
+module_param(cap_msr_slots, int, 0444);
+MODULE_PARM_DESC(cap_msr_slots, "user-return MSR slots (-1: 16)");
+
+#define VAC_URET_MSR_SLOTS	16	/* KVM_MAX_NR_USER_RETURN_MSRS */
+
+static u32 vac_nasid;	/* CPUID 0x8000000A EBX: ASIDs incl. the host's */
+
+static void vac_probe_svm(u32 cap[VAC_NR_KINDS])
+{
+	u32 nasid, min_sev = 0, max_sev = 0;
+
+	if (!boot_cpu_has(X86_FEATURE_SVM))
+		return;
+	nasid = cpuid_ebx(0x8000000a);
+	vac_nasid = nasid;
+	if (boot_cpu_has(X86_FEATURE_SEV) &&
+	    boot_cpu_data.extended_cpuid_level >= 0x8000001f) {
+		max_sev = cpuid_ecx(0x8000001f);
+		min_sev = cpuid_edx(0x8000001f);
+		if (max_sev >= min_sev && min_sev)
+			cap[VAC_RES_SEV_ASIDS] = max_sev - min_sev + 1;
+		if (boot_cpu_has(X86_FEATURE_SEV_ES) && min_sev > 1)
+			cap[VAC_RES_SEV_ES_ASIDS] = min_sev - 1;
+	}
+	/* ASID 0 is the host's; encrypted guests own [1, max_sev]. */
+	if (nasid > max_sev + 1)
+		cap[VAC_RES_ASIDS] = nasid - 1 - max_sev;
+}
+
+static u32 vac_probe_pmu(void)
+{
+	if (boot_cpu_data.x86_vendor == X86_VENDOR_INTEL) {
+		u32 eax;
+
+		if (boot_cpu_data.cpuid_level < 0xa)
+			return 0;
+		eax = cpuid_eax(0xa);
+		return (eax & 0xff) ? (eax >> 8) & 0xff : 0;
+	}
+	if (boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
+	    boot_cpu_data.x86_vendor == X86_VENDOR_HYGON) {
+		if (boot_cpu_has(X86_FEATURE_PERFMON_V2))
+			return cpuid_ebx(0x80000022) & 0xf;
+		return boot_cpu_has(X86_FEATURE_PERFCTR_CORE) ? 6 : 4;
+	}
+	return 0;
+}
+
+static void vac_probe(u32 cap[VAC_NR_KINDS])
+{
+	memset(cap, 0, sizeof(u32) * VAC_NR_KINDS);
+	vac_probe_svm(cap);
+	if (boot_cpu_has(X86_FEATURE_VMX) && boot_cpu_has(X86_FEATURE_VPID))
+		cap[VAC_RES_VPIDS] = 65535;
+	cap[VAC_RES_PMU_COUNTERS] = vac_probe_pmu();
+	cap[VAC_RES_MSR_SLOTS] = VAC_URET_MSR_SLOTS;
+}
+
+static int vac_capacities(u32 cap[VAC_NR_KINDS])
+{
+	const int param[VAC_NR_KINDS] = {
+		[VAC_RES_ASIDS]		= cap_asids,
+		[VAC_RES_SEV_ASIDS]	= cap_sev_asids,
+		[VAC_RES_SEV_ES_ASIDS]	= cap_sev_es_asids,
+		[VAC_RES_VPIDS]		= cap_vpids,
+		[VAC_RES_PMU_COUNTERS]	= cap_pmu_counters,
+		[VAC_RES_MSR_SLOTS]	= cap_msr_slots,
+	};
+	int k;
+
+	vac_probe(vac_probed);
+	for (k = 0; k < VAC_NR_KINDS; k++) {
+		cap[k] = vac_probed[k];
+		if (param[k] == -1)
+			continue;
+		if (param[k] < 0 || param[k] > vac_cap_limit[k]) {
+			pr_err("cap_%s=%d: must be -1 or 0..%u\n",
+			       vac_kind_names[k], param[k], vac_cap_limit[k]);
+			return -EINVAL;
+		}
+		cap[k] = param[k];
+		vac_overridden[k] = true;
+	}
+	/* Plain ASIDs follow the SEV ones, whose count may be overridden. */
+	if (!vac_overridden[VAC_RES_ASIDS]) {
+		u32 first[VAC_NR_KINDS];
+
+		vac_core_layout(cap, first);
+		cap[VAC_RES_ASIDS] = vac_nasid > first[VAC_RES_ASIDS] ?
+				     vac_nasid - first[VAC_RES_ASIDS] : 0;
+	}
+	return 0;
+}
+
+/* ---- in-kernel API ---- */
+
+struct vac_instance *vac_register(const char *name, struct module *owner,
+				  const struct vac_instance_ops *ops,
+				  void *priv)
+{
+	struct vac_instance *vi;
+	struct vac_core_inst *ci;
+	int ret;
+
+	if (!vac_name_valid(name))
+		return ERR_PTR(-EINVAL);
+	vi = kzalloc(sizeof(*vi), GFP_KERNEL);
+	if (!vi)
+		return ERR_PTR(-ENOMEM);
+	vi->ops = ops;
+	vi->priv = priv;
+	strscpy(vi->module, owner ? module_name(owner) : "kernel",
+		sizeof(vi->module));
+
+	mutex_lock(&vac_lock);
+	ci = vac_core_find(&vac_core, name);
+	if (!ci) {
+		ret = vac_core_inst_add(&vac_core, name, &ci);
+		if (ret)
+			goto err_unlock;
+		vac_nl_notify(ci, VAC_CMD_INSTANCE_NEW_NTF, GFP_KERNEL);
+	}
+	spin_lock(&vac_id_lock);
+	ret = vac_core_online(&vac_core, ci);
+	spin_unlock(&vac_id_lock);
+	if (ret)
+		goto err_unlock;
+	ci->priv = vi;
+	vi->ci = ci;
+	/* rmmod vac is refused while any instance is registered. */
+	__module_get(THIS_MODULE);
+	vac_nl_notify(ci, VAC_CMD_INSTANCE_ONLINE_NTF, GFP_KERNEL);
+	mutex_unlock(&vac_lock);
+	return vi;
+
+err_unlock:
+	mutex_unlock(&vac_lock);
+	kfree(vi);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_GPL(vac_register);
+
+void vac_unregister(struct vac_instance *vi)
+{
+	struct vac_core_inst *ci = vi->ci;
+
+	mutex_lock(&vac_lock);
+	spin_lock(&vac_id_lock);
+	vac_core_offline(&vac_core, ci);
+	spin_unlock(&vac_id_lock);
+	ci->priv = NULL;
+	vac_nl_notify(ci, VAC_CMD_INSTANCE_OFFLINE_NTF, GFP_KERNEL);
+	mutex_unlock(&vac_lock);
+	kfree(vi);
+	module_put(THIS_MODULE);
+}
+EXPORT_SYMBOL_GPL(vac_unregister);
+
+void *vac_instance_priv(const struct vac_instance *vi)
+{
+	return vi->priv;
+}
+EXPORT_SYMBOL_GPL(vac_instance_priv);
+
+static int vac_refused(struct vac_instance *vi, u32 kind, int ret)
+{
+	static DEFINE_RATELIMIT_STATE(rs, HZ, 10);
+
+	if ((ret == -EDQUOT || ret == -ENOSPC) && __ratelimit(&rs))
+		vac_nl_notify_refused(vi->ci, kind);
+	return ret;
+}
+
+int vac_id_alloc(struct vac_instance *vi, enum vac_resource kind)
+{
+	u32 id;
+	int ret;
+
+	spin_lock(&vac_id_lock);
+	ret = vac_core_alloc(&vac_core, vi->ci, kind, &id);
+	spin_unlock(&vac_id_lock);
+	return ret ? vac_refused(vi, kind, ret) : (int)id;
+}
+EXPORT_SYMBOL_GPL(vac_id_alloc);
+
+int vac_id_claim(struct vac_instance *vi, enum vac_resource kind, u32 id)
+{
+	int ret;
+
+	spin_lock(&vac_id_lock);
+	ret = vac_core_claim(&vac_core, vi->ci, kind, id);
+	spin_unlock(&vac_id_lock);
+	return ret ? vac_refused(vi, kind, ret) : 0;
+}
+EXPORT_SYMBOL_GPL(vac_id_claim);
+
+int vac_id_free(struct vac_instance *vi, enum vac_resource kind, u32 id)
+{
+	int ret;
+
+	spin_lock(&vac_id_lock);
+	ret = vac_core_release(&vac_core, vi->ci, kind, id);
+	spin_unlock(&vac_id_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vac_id_free);
+
+void vac_asid_range(struct vac_instance *vi, u32 *base, u32 *len)
+{
+	spin_lock(&vac_id_lock);
+	*base = vi->ci->asid_base;
+	*len = vi->ci->usage[VAC_RES_ASIDS].quota;
+	spin_unlock(&vac_id_lock);
+}
+EXPORT_SYMBOL_GPL(vac_asid_range);
+
+int vac_uret_msr_get(struct vac_instance *vi, u32 msr)
+{
+	u32 slot;
+	int ret;
+
+	spin_lock(&vac_id_lock);
+	ret = vac_core_msr_get(&vac_core, vi->ci, msr, &slot);
+	spin_unlock(&vac_id_lock);
+	return ret ? vac_refused(vi, VAC_RES_MSR_SLOTS, ret) : (int)slot;
+}
+EXPORT_SYMBOL_GPL(vac_uret_msr_get);
+
+int vac_uret_msr_put(struct vac_instance *vi, u32 msr)
+{
+	int ret;
+
+	spin_lock(&vac_id_lock);
+	ret = vac_core_msr_put(&vac_core, vi->ci, msr);
+	spin_unlock(&vac_id_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vac_uret_msr_put);
+
+void vac_apply_moves(struct vac_core_inst *target)
+{
+	u32 i;
+
+	lockdep_assert_held(&vac_lock);
+	for (i = 0; i < vac_core.nmoves; i++) {
+		const struct vac_move *m = &vac_core.moves[i];
+		struct vac_instance *vi = m->inst->priv;
+
+		if (vi && vi->ops && vi->ops->asid_range_changed)
+			vi->ops->asid_range_changed(vi, m->base, m->len);
+		if (m->inst != target)
+			vac_nl_notify(m->inst, VAC_CMD_QUOTA_NTF, GFP_KERNEL);
+	}
+}
+
+/* ---- SVM enable, reference counted per CPU ---- */
+
+static DEFINE_PER_CPU(unsigned int, vac_svm_refs);
+static DEFINE_PER_CPU(struct page *, vac_hsave);
+
+int vac_svm_enable_cpu(struct vac_instance *vi)
+{
+	unsigned int *refs = this_cpu_ptr(&vac_svm_refs);
+	struct page *hsave = __this_cpu_read(vac_hsave);
+	u64 efer;
+
+	if (!hsave)
+		return -EOPNOTSUPP;
+	if ((*refs)++)
+		return 0;
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME) {
+		(*refs)--;
+		return -EBUSY;
+	}
+	wrmsrl(MSR_EFER, efer | EFER_SVME);
+	wrmsrl(MSR_VM_HSAVE_PA, __sme_set(page_to_phys(hsave)));
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vac_svm_enable_cpu);
+
+void vac_svm_disable_cpu(struct vac_instance *vi)
+{
+	unsigned int *refs = this_cpu_ptr(&vac_svm_refs);
+
+	if (WARN_ON_ONCE(!*refs) || --(*refs))
+		return;
+	cpu_svm_disable();
+}
+EXPORT_SYMBOL_GPL(vac_svm_disable_cpu);
+
+static void vac_svm_free(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		WARN_ON(per_cpu(vac_svm_refs, cpu));
+		if (per_cpu(vac_hsave, cpu))
+			__free_page(per_cpu(vac_hsave, cpu));
+		per_cpu(vac_hsave, cpu) = NULL;
+	}
+}
+
+static int vac_svm_init(void)
+{
+	int cpu;
+
+	if (!boot_cpu_has(X86_FEATURE_SVM))
+		return 0;
+	for_each_possible_cpu(cpu) {
+		struct page *p = alloc_pages_node(cpu_to_node(cpu),
+						  GFP_KERNEL | __GFP_ZERO, 0);
+
+		if (!p) {
+			vac_svm_free();
+			return -ENOMEM;
+		}
+		per_cpu(vac_hsave, cpu) = p;
+	}
+	return 0;
+}
+
+/* ---- debugfs: a consistency self-check ---- */
+
+static struct dentry *vac_debugfs;
+
+static int vac_check_show(struct seq_file *m, void *v)
+{
+	struct vac_err err;
+	int ret;
+
+	mutex_lock(&vac_lock);
+	spin_lock(&vac_id_lock);
+	ret = vac_core_check(&vac_core, &err);
+	spin_unlock(&vac_id_lock);
+	mutex_unlock(&vac_lock);
+	if (ret)
+		seq_printf(m, "inconsistent: %s (%s)\n", err.msg,
+			   err.kind >= 0 ? vac_kind_names[err.kind] : "-");
+	else
+		seq_puts(m, "ok\n");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vac_check);
+
+static int __init vac_init(void)
+{
+	u32 cap[VAC_NR_KINDS];
+	int ret;
+
+	ret = vac_capacities(cap);
+	if (ret)
+		return ret;
+	ret = vac_core_init(&vac_core, cap);
+	if (ret)
+		return ret;
+	ret = vac_svm_init();
+	if (ret)
+		goto err_core;
+	/* Last: from here on user space can reach us. */
+	ret = vac_nl_init();
+	if (ret)
+		goto err_svm;
+	vac_debugfs = debugfs_create_dir("vac", NULL);
+	debugfs_create_file("check", 0400, vac_debugfs, NULL, &vac_check_fops);
+	pr_info("asids=%u sev_asids=%u sev_es_asids=%u vpids=%u pmu_counters=%u msr_slots=%u\n",
+		cap[0], cap[1], cap[2], cap[3], cap[4], cap[5]);
+	return 0;
+
+err_svm:
+	vac_svm_free();
+err_core:
+	vac_core_fini(&vac_core);
+	return ret;
+}
+
+static void __exit vac_exit(void)
+{
+	/* No instance is registered: each holds a reference on us. */
+	debugfs_remove(vac_debugfs);
+	vac_nl_exit();
+	vac_svm_free();
+	vac_core_fini(&vac_core);
+}
+
+module_init(vac_init);
+module_exit(vac_exit);
+MODULE_DESCRIPTION("Host-wide virtualization resources shared by KVM builds");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "vac" generic netlink family: resources, instances, quotas and
+ * allocations, with notifications on the "monitor" group.  Reads are open;
+ * changes need CAP_NET_ADMIN; the family lives in the initial network
+ * namespace only (netnsok is not set), as the resources are host-wide.
+ */
+#include <net/genetlink.h>
+
+#include "vac_internal.h"
+
+enum { VAC_NL_MCGRP_MONITOR };
+
+/* internal_flags: pre_doit looks up VAC_A_INST_NAME into user_ptr[0]. */
+#define VAC_NL_NEED_INST	BIT(0)
+
+static struct genl_family vac_nl_family;
+
+/* A missing attribute: its type for tools, and a message for people. */
+#define VAC_NL_REQUIRE(extack, nest, tb, type, msg) ({		\
+	bool __miss = !(tb)[type];				\
+								\
+	if (__miss) {						\
+		NL_SET_ERR_MSG(extack, msg);			\
+		NL_SET_ERR_ATTR_MISS(extack, nest, type);	\
+	}							\
+	__miss;							\
+})
+
+static struct netlink_range_validation vac_quota_range = {
+	.min = 0, .max = U32_MAX,
+};
+
+static const struct nla_policy vac_usage_set_policy[VAC_A_USAGE_MAX + 1] = {
+	[VAC_A_USAGE_KIND]	= NLA_POLICY_MAX(NLA_U32, VAC_RES_MAX),
+	[VAC_A_USAGE_QUOTA]	= NLA_POLICY_FULL_RANGE(NLA_U32, &vac_quota_range),
+};
+
+static const struct nla_policy vac_res_get_policy[VAC_A_RES_MAX + 1] = {
+	[VAC_A_RES_KIND]	= NLA_POLICY_MAX(NLA_U32, VAC_RES_MAX),
+};
+
+static const struct nla_policy vac_inst_name_policy[VAC_A_INST_MAX + 1] = {
+	[VAC_A_INST_NAME]	= { .type = NLA_NUL_STRING, .len = VAC_NAME_LEN - 1 },
+};
+
+static const struct nla_policy vac_quota_set_policy[VAC_A_INST_MAX + 1] = {
+	[VAC_A_INST_NAME]	= { .type = NLA_NUL_STRING, .len = VAC_NAME_LEN - 1 },
+	[VAC_A_INST_USAGE]	= NLA_POLICY_NESTED(vac_usage_set_policy),
+	[VAC_A_INST_FORCE]	= { .type = NLA_FLAG },
+};
+
+/* ---- fill functions: one per object, for replies, dumps and events ---- */
+
+static int vac_nl_res_fill(struct sk_buff *skb, u32 kind, u32 portid,
+			   u32 seq, int flags)
+{
+	const struct vac_kind *kd = &vac_core.kind[kind];
+	u32 reserved, used;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &vac_nl_family, flags,
+			  VAC_CMD_RESOURCE_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	spin_lock(&vac_id_lock);
+	reserved = kd->reserved;
+	used = kd->used;
+	spin_unlock(&vac_id_lock);
+	if (nla_put_u32(skb, VAC_A_RES_KIND, kind) ||
+	    nla_put_string(skb, VAC_A_RES_NAME, vac_kind_names[kind]) ||
+	    nla_put_u32(skb, VAC_A_RES_PROBED, vac_probed[kind]) ||
+	    nla_put_u32(skb, VAC_A_RES_CAPACITY, kd->capacity) ||
+	    nla_put_u32(skb, VAC_A_RES_FIRST, kd->first) ||
+	    nla_put_u32(skb, VAC_A_RES_RESERVED, reserved) ||
+	    nla_put_u32(skb, VAC_A_RES_USED, used) ||
+	    (vac_overridden[kind] && nla_put_flag(skb, VAC_A_RES_OVERRIDDEN)))
+		goto cancel;
+	genlmsg_end(skb, hdr);
+	return 0;
+
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+static int vac_nl_inst_fill(struct sk_buff *skb, struct vac_core_inst *ci,
+			    u8 cmd, u32 portid, u32 seq, int flags,
+			    int refused)
+{
+	struct vac_usage usage[VAC_NR_KINDS];
+	const struct vac_instance *vi = READ_ONCE(ci->priv);
+	u32 base, k;
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &vac_nl_family, flags, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	spin_lock(&vac_id_lock);
+	memcpy(usage, ci->usage, sizeof(usage));
+	base = ci->asid_base;
+	spin_unlock(&vac_id_lock);
+
+	if (nla_put_string(skb, VAC_A_INST_NAME, ci->name) ||
+	    nla_put_u32(skb, VAC_A_INST_STATE, vi ? VAC_INSTANCE_ONLINE :
+						     VAC_INSTANCE_DECLARED) ||
+	    (vi && nla_put_string(skb, VAC_A_INST_MODULE, vi->module)) ||
+	    (refused >= 0 && nla_put_u32(skb, VAC_A_INST_REFUSED, refused)))
+		goto cancel;
+	for (k = 0; k < VAC_NR_KINDS; k++) {
+		struct nlattr *nest = nla_nest_start(skb, VAC_A_INST_USAGE);
+
+		if (!nest ||
+		    nla_put_u32(skb, VAC_A_USAGE_KIND, k) ||
+		    nla_put_u32(skb, VAC_A_USAGE_QUOTA, usage[k].quota) ||
+		    nla_put_u32(skb, VAC_A_USAGE_USED, usage[k].used) ||
+		    nla_put_u32(skb, VAC_A_USAGE_PEAK, usage[k].peak) ||
+		    nla_put_u64_64bit(skb, VAC_A_USAGE_FAILCNT,
+				      usage[k].failcnt, VAC_A_USAGE_PAD) ||
+		    (k == VAC_RES_ASIDS && usage[k].quota &&
+		     nla_put_u32(skb, VAC_A_USAGE_BASE, base)))
+			goto cancel;
+		nla_nest_end(skb, nest);
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+
+cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+static void vac_nl_multicast(struct vac_core_inst *ci, u8 cmd, gfp_t gfp,
+			     int refused)
+{
+	struct sk_buff *skb;
+
+	if (!genl_has_listeners(&vac_nl_family, &init_net,
+				VAC_NL_MCGRP_MONITOR))
+		return;
+	skb = genlmsg_new(NLMSG_GOODSIZE, gfp);
+	if (!skb)
+		return;
+	if (vac_nl_inst_fill(skb, ci, cmd, 0, 0, 0, refused)) {
+		nlmsg_free(skb);
+		return;
+	}
+	genlmsg_multicast(&vac_nl_family, skb, 0, VAC_NL_MCGRP_MONITOR, gfp);
+}
+
+void vac_nl_notify(struct vac_core_inst *ci, u8 cmd, gfp_t gfp)
+{
+	vac_nl_multicast(ci, cmd, gfp, -1);
+}
+
+void vac_nl_notify_refused(struct vac_core_inst *ci, u32 kind)
+{
+	vac_nl_multicast(ci, VAC_CMD_ALLOC_REFUSED_NTF, GFP_ATOMIC, kind);
+}
+
+/* ---- pre/post doit: the lock, and the instance named by the request ---- */
+
+static int vac_nl_pre_doit(const struct genl_ops *ops, struct sk_buff *skb,
+			   struct genl_info *info)
+{
+	struct vac_core_inst *ci;
+
+	mutex_lock(&vac_lock);
+	if (!(ops->internal_flags & VAC_NL_NEED_INST))
+		return 0;
+	if (VAC_NL_REQUIRE(info->extack, NULL, info->attrs, VAC_A_INST_NAME,
+			   "missing attribute VAC_A_INST_NAME"))
+		goto err;
+	ci = vac_core_find(&vac_core, nla_data(info->attrs[VAC_A_INST_NAME]));
+	if (!ci) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[VAC_A_INST_NAME],
+				    "no such instance");
+		mutex_unlock(&vac_lock);
+		return -ENOENT;
+	}
+	info->user_ptr[0] = ci;
+	return 0;
+
+err:
+	mutex_unlock(&vac_lock);
+	return -EINVAL;
+}
+
+static void vac_nl_post_doit(const struct genl_ops *ops, struct sk_buff *skb,
+			     struct genl_info *info)
+{
+	mutex_unlock(&vac_lock);
+}
+
+/* ---- resources ---- */
+
+static int vac_nl_resource_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	int ret;
+
+	if (VAC_NL_REQUIRE(info->extack, NULL, info->attrs, VAC_A_RES_KIND,
+			   "missing attribute VAC_A_RES_KIND"))
+		return -EINVAL;
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	ret = vac_nl_res_fill(msg, nla_get_u32(info->attrs[VAC_A_RES_KIND]),
+			      info->snd_portid, info->snd_seq, 0);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+struct vac_nl_dump_ctx {
+	u32 pos;	/* next kind or instance slot */
+	u32 kind;	/* allocation dump: kind, then next ID */
+	u32 next;
+};
+
+static struct vac_nl_dump_ctx *vac_nl_ctx(struct netlink_callback *cb)
+{
+	BUILD_BUG_ON(sizeof(struct vac_nl_dump_ctx) > sizeof(cb->ctx));
+	return (struct vac_nl_dump_ctx *)cb->ctx;
+}
+
+static int vac_nl_resource_get_dumpit(struct sk_buff *skb,
+				      struct netlink_callback *cb)
+{
+	struct vac_nl_dump_ctx *ctx = vac_nl_ctx(cb);
+
+	for (; ctx->pos < VAC_NR_KINDS; ctx->pos++)
+		if (vac_nl_res_fill(skb, ctx->pos, NETLINK_CB(cb->skb).portid,
+				    cb->nlh->nlmsg_seq, NLM_F_MULTI))
+			break;
+	return skb->len;
+}
+
+/* ---- instances ---- */
+
+static int vac_nl_instance_get_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct sk_buff *msg;
+	int ret;
+
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	ret = vac_nl_inst_fill(msg, info->user_ptr[0], VAC_CMD_INSTANCE_GET,
+			       info->snd_portid, info->snd_seq, 0, -1);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int vac_nl_instance_get_dumpit(struct sk_buff *skb,
+				      struct netlink_callback *cb)
+{
+	struct vac_nl_dump_ctx *ctx = vac_nl_ctx(cb);
+	struct vac_core_inst *ci;
+	int ret = 0;
+
+	mutex_lock(&vac_lock);
+	for (; (ci = vac_core_next(&vac_core, &ctx->pos)); ctx->pos++) {
+		ret = vac_nl_inst_fill(skb, ci, VAC_CMD_INSTANCE_GET,
+				       NETLINK_CB(cb->skb).portid,
+				       cb->nlh->nlmsg_seq, NLM_F_MULTI, -1);
+		if (ret)
+			break;
+	}
+	mutex_unlock(&vac_lock);
+	/* A lone object too big for a message is an error, not the end. */
+	return ret && !skb->len ? ret : skb->len;
+}
+
+static int vac_nl_instance_new_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct nlattr *name = info->attrs[VAC_A_INST_NAME];
+	struct vac_core_inst *ci;
+	int ret;
+
+	if (VAC_NL_REQUIRE(info->extack, NULL, info->attrs, VAC_A_INST_NAME,
+			   "missing attribute VAC_A_INST_NAME"))
+		return -EINVAL;
+	if (!vac_name_valid(nla_data(name))) {
+		NL_SET_ERR_MSG_ATTR(info->extack, name,
+				    "instance name must match [a-z0-9_]{1,31}");
+		return -EINVAL;
+	}
+	ret = vac_core_inst_add(&vac_core, nla_data(name), &ci);
+	if (ret == -EEXIST)
+		NL_SET_ERR_MSG_ATTR(info->extack, name, "instance exists");
+	else if (ret == -ENOSPC)
+		NL_SET_ERR_MSG_ATTR(info->extack, name, "too many instances");
+	if (ret)
+		return ret;
+	vac_nl_notify(ci, VAC_CMD_INSTANCE_NEW_NTF, GFP_KERNEL);
+	return 0;
+}
+
+static int vac_nl_instance_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct vac_core_inst *ci = info->user_ptr[0];
+	struct sk_buff *ntf = NULL;
+
+	if (ci->priv) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[VAC_A_INST_NAME],
+				    "instance is registered by a module");
+		return -EBUSY;
+	}
+	/* The deletion event carries the object as it was. */
+	if (genl_has_listeners(&vac_nl_family, &init_net, VAC_NL_MCGRP_MONITOR)) {
+		ntf = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+		if (ntf && vac_nl_inst_fill(ntf, ci, VAC_CMD_INSTANCE_DEL_NTF,
+					    0, 0, 0, -1)) {
+			nlmsg_free(ntf);
+			ntf = NULL;
+		}
+	}
+	vac_core_inst_del(&vac_core, ci);
+	if (ntf)
+		genlmsg_multicast(&vac_nl_family, ntf, 0, VAC_NL_MCGRP_MONITOR,
+				  GFP_KERNEL);
+	return 0;
+}
+
+/* ---- quotas ---- */
+
+static int vac_nl_quota_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	struct vac_core_inst *ci = info->user_ptr[0];
+	struct nlattr *by_kind[VAC_NR_KINDS] = { NULL };
+	struct vac_quota q[VAC_NR_KINDS];
+	struct nlattr *a;
+	struct vac_err err;
+	u32 nq = 0;
+	int rem, ret;
+
+	nlmsg_for_each_attr(a, info->nlhdr, GENL_HDRLEN, rem) {
+		struct nlattr *tb[VAC_A_USAGE_MAX + 1];
+		u32 kind;
+
+		if (nla_type(a) != VAC_A_INST_USAGE)
+			continue;
+		ret = nla_parse_nested(tb, VAC_A_USAGE_MAX, a,
+				       vac_usage_set_policy, info->extack);
+		if (ret)
+			return ret;
+		if (VAC_NL_REQUIRE(info->extack, a, tb, VAC_A_USAGE_KIND,
+				   "missing attribute VAC_A_USAGE_KIND") ||
+		    VAC_NL_REQUIRE(info->extack, a, tb, VAC_A_USAGE_QUOTA,
+				   "missing attribute VAC_A_USAGE_QUOTA"))
+			return -EINVAL;
+		kind = nla_get_u32(tb[VAC_A_USAGE_KIND]);
+		if (by_kind[kind]) {
+			NL_SET_ERR_MSG_ATTR(info->extack, tb[VAC_A_USAGE_KIND],
+					    "resource kind given twice");
+			return -EINVAL;
+		}
+		by_kind[kind] = a;
+		q[nq].kind = kind;
+		q[nq++].value = nla_get_u32(tb[VAC_A_USAGE_QUOTA]);
+	}
+	if (!nq) {
+		NL_SET_ERR_MSG(info->extack, "no VAC_A_INST_USAGE quota given");
+		NL_SET_ERR_ATTR_MISS(info->extack, NULL, VAC_A_INST_USAGE);
+		return -EINVAL;
+	}
+
+	spin_lock(&vac_id_lock);
+	ret = vac_core_quota_set(&vac_core, ci, q, nq,
+				 nla_get_flag(info->attrs[VAC_A_INST_FORCE]), &err);
+	spin_unlock(&vac_id_lock);
+	if (ret) {
+		/* The core's reasons are static strings, as extack needs. */
+		info->extack->_msg = err.msg;
+		if (err.kind >= 0)
+			NL_SET_BAD_ATTR(info->extack, by_kind[err.kind]);
+		return ret;
+	}
+	vac_apply_moves(ci);
+	vac_nl_notify(ci, VAC_CMD_QUOTA_NTF, GFP_KERNEL);
+	return 0;
+}
+
+/* ---- allocations: runs of IDs, resumable per (kind, next ID) ---- */
+
+static int vac_nl_alloc_get_dumpit(struct sk_buff *skb,
+				   struct netlink_callback *cb)
+{
+	const struct genl_dumpit_info *dinfo = genl_dumpit_info(cb);
+	struct nlattr *name = dinfo->attrs[VAC_A_INST_NAME];
+	struct vac_nl_dump_ctx *ctx = vac_nl_ctx(cb);
+	struct vac_core_inst *ci;
+	void *hdr;
+	int ret = 0;
+
+	if (!name) {
+		NL_SET_ERR_MSG(cb->extack, "missing attribute VAC_A_INST_NAME");
+		return -EINVAL;
+	}
+	if (ctx->kind >= VAC_NR_KINDS)
+		return 0;
+	mutex_lock(&vac_lock);
+	ci = vac_core_find(&vac_core, nla_data(name));
+	if (!ci) {
+		mutex_unlock(&vac_lock);
+		if (ctx->kind || ctx->next)
+			return 0;	/* deleted since the dump started */
+		NL_SET_ERR_MSG_ATTR(cb->extack, name, "no such instance");
+		return -ENOENT;
+	}
+	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			  &vac_nl_family, NLM_F_MULTI, VAC_CMD_ALLOC_GET);
+	if (!hdr || nla_put_string(skb, VAC_A_INST_NAME, ci->name)) {
+		ret = -EMSGSIZE;
+		goto out;
+	}
+	spin_lock(&vac_id_lock);
+	while (ctx->kind < VAC_NR_KINDS) {
+		struct nlattr *nest;
+		u32 first, n;
+
+		n = vac_core_run(&vac_core, ci, ctx->kind, ctx->next, &first);
+		if (!n) {
+			ctx->kind++;
+			ctx->next = 0;
+			continue;
+		}
+		nest = nla_nest_start(skb, VAC_A_INST_ALLOC);
+		if (!nest ||
+		    nla_put_u32(skb, VAC_A_ALLOC_KIND, ctx->kind) ||
+		    nla_put_u32(skb, VAC_A_ALLOC_FIRST, first) ||
+		    nla_put_u32(skb, VAC_A_ALLOC_COUNT, n) ||
+		    (ctx->kind == VAC_RES_MSR_SLOTS &&
+		     nla_put_u32(skb, VAC_A_ALLOC_MSR, vac_core.msr[first]))) {
+			nla_nest_cancel(skb, nest);
+			break;
+		}
+		nla_nest_end(skb, nest);
+		ctx->next = first + n;
+	}
+	spin_unlock(&vac_id_lock);
+	genlmsg_end(skb, hdr);
+out:
+	mutex_unlock(&vac_lock);
+	if (ret && hdr)
+		genlmsg_cancel(skb, hdr);
+	return ret && !skb->len ? ret : skb->len;
+}
+
+/* ---- the family ---- */
+
+static const struct genl_ops vac_nl_ops[] = {
+	{
+		.cmd		= VAC_CMD_RESOURCE_GET,
+		.doit		= vac_nl_resource_get_doit,
+		.dumpit		= vac_nl_resource_get_dumpit,
+		.policy		= vac_res_get_policy,
+		.maxattr	= VAC_A_RES_MAX,
+	},
+	{
+		.cmd		= VAC_CMD_INSTANCE_GET,
+		.internal_flags	= VAC_NL_NEED_INST,
+		.doit		= vac_nl_instance_get_doit,
+		.dumpit		= vac_nl_instance_get_dumpit,
+		.policy		= vac_inst_name_policy,
+		.maxattr	= VAC_A_INST_MAX,
+	},
+	{
+		.cmd		= VAC_CMD_INSTANCE_NEW,
+		.flags		= GENL_ADMIN_PERM,
+		.doit		= vac_nl_instance_new_doit,
+		.policy		= vac_inst_name_policy,
+		.maxattr	= VAC_A_INST_MAX,
+	},
+	{
+		.cmd		= VAC_CMD_INSTANCE_DEL,
+		.flags		= GENL_ADMIN_PERM,
+		.internal_flags	= VAC_NL_NEED_INST,
+		.doit		= vac_nl_instance_del_doit,
+		.policy		= vac_inst_name_policy,
+		.maxattr	= VAC_A_INST_MAX,
+	},
+	{
+		.cmd		= VAC_CMD_QUOTA_SET,
+		.flags		= GENL_ADMIN_PERM,
+		.internal_flags	= VAC_NL_NEED_INST,
+		.doit		= vac_nl_quota_set_doit,
+		.policy		= vac_quota_set_policy,
+		.maxattr	= VAC_A_INST_MAX,
+	},
+	{
+		.cmd		= VAC_CMD_ALLOC_GET,
+		.dumpit		= vac_nl_alloc_get_dumpit,
+		.policy		= vac_inst_name_policy,
+		.maxattr	= VAC_A_INST_MAX,
+	},
+};
+
+static const struct genl_multicast_group vac_nl_mcgrps[] = {
+	/* Events name instances: listening needs CAP_NET_ADMIN. */
+	[VAC_NL_MCGRP_MONITOR] = { .name = VAC_MCGRP_MONITOR,
+				   .flags = GENL_MCAST_CAP_NET_ADMIN },
+};
+
+static struct genl_family vac_nl_family __ro_after_init = {
+	.name		= VAC_FAMILY_NAME,
+	.version	= VAC_FAMILY_VERSION,
+	.module		= THIS_MODULE,
+	.ops		= vac_nl_ops,
+	.n_ops		= ARRAY_SIZE(vac_nl_ops),
+	.mcgrps		= vac_nl_mcgrps,
+	.n_mcgrps	= ARRAY_SIZE(vac_nl_mcgrps),
+	.pre_doit	= vac_nl_pre_doit,
+	.post_doit	= vac_nl_post_doit,
+	.resv_start_op	= VAC_CMD_ALLOC_GET + 1,
+};
+
+int vac_nl_init(void)
+{
+	return genl_register_family(&vac_nl_family);
+}
+
+void vac_nl_exit(void)
+{
+	genl_unregister_family(&vac_nl_family);
+}

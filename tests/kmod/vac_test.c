@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vac_test.ko: stands in for KVM builds in the VM tier.  It registers one
+ * or more VAC instances and allocates and frees on command, from several
+ * kernel threads at once.
+ *
+ * Commands are written to /sys/kernel/debug/vac_test/ctl, one per write;
+ * the write fails with the command's errno, and reading the file returns
+ * the last command's output:
+ *
+ *   register NAME            unregister NAME
+ *   alloc NAME KIND COUNT    -> the IDs allocated; fails at the first refusal
+ *   claim NAME KIND ID       free NAME KIND ID|all
+ *   msr_get NAME MSR         -> slot       msr_put NAME MSR
+ *   range NAME               -> "BASE LEN CALLS" as last told by VAC
+ *   stress NAME KIND THREADS ITERS HOLD
+ *                            -> "allocs=A refused=R dup=D max_held=M"
+ *   svm_enable NAME | svm_disable NAME   (on every CPU)
+ *   svm_state                -> EFER.SVME per CPU, e.g. "1 1"
+ *
+ * The module parameter instances=a,b registers instances at load.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bitmap.h>
+#include <linux/completion.h>
+#include <linux/debugfs.h>
+#include <linux/err.h>
+#include <linux/kthread.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/smp.h>
+#include <linux/vac.h>
+#include <asm/msr.h>
+
+#define VT_MAX_INST	8
+#define VT_MAX_ID	(1 << 17)
+#define VT_OUT		4096
+
+static char *instances;
+module_param(instances, charp, 0444);
+MODULE_PARM_DESC(instances, "comma-separated instance names to register at load");
+
+struct vt_inst {
+	char name[VAC_NAME_LEN];
+	struct vac_instance *vi;
+	unsigned long *held[VAC_RES_MAX + 1];	/* IDs this module holds */
+	u32 base, len, calls;			/* last ASID range told */
+};
+
+static struct vt_inst vt_inst[VT_MAX_INST];
+static DEFINE_MUTEX(vt_lock);
+static char vt_out[VT_OUT];
+static struct dentry *vt_dir;
+
+static struct vt_inst *vt_find(const char *name)
+{
+	int i;
+
+	for (i = 0; i < VT_MAX_INST; i++)
+		if (vt_inst[i].vi && !strcmp(vt_inst[i].name, name))
+			return &vt_inst[i];
+	return NULL;
+}
+
+static void vt_range_changed(struct vac_instance *vi, u32 base, u32 len)
+{
+	struct vt_inst *t = vac_instance_priv(vi);
+
+	WRITE_ONCE(t->base, base);
+	WRITE_ONCE(t->len, len);
+	WRITE_ONCE(t->calls, t->calls + 1);
+}
+
+static const struct vac_instance_ops vt_ops = {
+	.asid_range_changed = vt_range_changed,
+};
+
+static int vt_register(const char *name)
+{
+	struct vac_instance *vi;
+	struct vt_inst *t = NULL;
+	int i, k;
+
+	if (vt_find(name))
+		return -EEXIST;
+	for (i = 0; i < VT_MAX_INST && !t; i++)
+		if (!vt_inst[i].vi)
+			t = &vt_inst[i];
+	if (!t)
+		return -ENOSPC;
+	memset(t, 0, sizeof(*t));
+	strscpy(t->name, name, sizeof(t->name));
+	for (k = 0; k <= VAC_RES_MAX; k++) {
+		t->held[k] = bitmap_zalloc(VT_MAX_ID, GFP_KERNEL);
+		if (!t->held[k])
+			goto nomem;
+	}
+	vi = vac_register(name, THIS_MODULE, &vt_ops, t);
+	if (IS_ERR(vi)) {
+		for (k = 0; k <= VAC_RES_MAX; k++)
+			bitmap_free(t->held[k]);
+		return PTR_ERR(vi);
+	}
+	vac_asid_range(vi, &t->base, &t->len);
+	t->vi = vi;
+	return 0;
+
+nomem:
+	while (k--)
+		bitmap_free(t->held[k]);
+	return -ENOMEM;
+}
+
+static void vt_unregister(struct vt_inst *t)
+{
+	int k;
+
+	/* Unregistering releases everything: VAC must not need our frees. */
+	vac_unregister(t->vi);
+	t->vi = NULL;
+	for (k = 0; k <= VAC_RES_MAX; k++)
+		bitmap_free(t->held[k]);
+}
+
+static int vt_alloc(struct vt_inst *t, u32 kind, u32 count)
+{
+	size_t n = 0;
+	u32 i;
+
+	vt_out[0] = 0;
+	for (i = 0; i < count; i++) {
+		int id = vac_id_alloc(t->vi, kind);
+
+		if (id < 0)
+			return id;
+		if (id >= VT_MAX_ID || test_and_set_bit(id, t->held[kind])) {
+			pr_err("%s: ID %d handed out twice\n", t->name, id);
+			return -EUCLEAN;
+		}
+		if (n < VT_OUT - 16)
+			n += scnprintf(vt_out + n, VT_OUT - n, "%d ", id);
+	}
+	return 0;
+}
+
+static int vt_free(struct vt_inst *t, u32 kind, const char *what)
+{
+	unsigned long id;
+	int ret;
+
+	if (strcmp(what, "all")) {
+		ret = kstrtoul(what, 0, &id);
+		if (ret)
+			return ret;
+		ret = vac_id_free(t->vi, kind, id);
+		if (!ret && id < VT_MAX_ID)
+			clear_bit(id, t->held[kind]);
+		return ret;
+	}
+	for_each_set_bit(id, t->held[kind], VT_MAX_ID) {
+		ret = vac_id_free(t->vi, kind, id);
+		if (ret)
+			return ret;
+		clear_bit(id, t->held[kind]);
+	}
+	return 0;
+}
+
+/* ---- stress: threads allocating and freeing at once ---- */
+
+struct vt_stress {
+	struct vt_inst *t;
+	u32 kind, iters, hold;
+	unsigned long *owned;		/* IDs held by any thread right now */
+	atomic_t held, max_held, running;
+	atomic64_t allocs, refused, dups;
+	struct completion done;
+};
+
+static void vt_max(atomic_t *max, int v)
+{
+	int old = atomic_read(max);
+
+	while (v > old && !atomic_try_cmpxchg(max, &old, v))
+		;
+}
+
+static int vt_stress_fn(void *arg)
+{
+	struct vt_stress *s = arg;
+	int *ids = kcalloc(s->hold, sizeof(*ids), GFP_KERNEL);
+	u32 n = 0, i;
+
+	for (i = 0; ids && i < s->iters; i++) {
+		bool grow = n < s->hold && (n == 0 || get_random_u32() & 1);
+
+		if (grow) {
+			int id = vac_id_alloc(s->t->vi, s->kind);
+
+			if (id < 0) {
+				atomic64_inc(&s->refused);
+				continue;
+			}
+			atomic64_inc(&s->allocs);
+			if (id >= VT_MAX_ID || test_and_set_bit(id, s->owned))
+				atomic64_inc(&s->dups);
+			vt_max(&s->max_held, atomic_inc_return(&s->held));
+			ids[n++] = id;
+		} else {
+			u32 j = get_random_u32() % n;
+			int id = ids[j];
+
+			ids[j] = ids[--n];
+			atomic_dec(&s->held);
+			clear_bit(id, s->owned);
+			if (vac_id_free(s->t->vi, s->kind, id))
+				atomic64_inc(&s->dups);
+		}
+		if (!(i % 64))
+			cond_resched();
+	}
+	while (ids && n) {
+		int id = ids[--n];
+
+		atomic_dec(&s->held);
+		clear_bit(id, s->owned);
+		if (vac_id_free(s->t->vi, s->kind, id))
+			atomic64_inc(&s->dups);
+	}
+	kfree(ids);
+	if (atomic_dec_and_test(&s->running))
+		complete(&s->done);
+	return 0;
+}
+
+static int vt_stress(struct vt_inst *t, u32 kind, u32 threads, u32 iters,
+		     u32 hold)
+{
+	struct vt_stress *s;
+	u32 i;
+
+	if (!threads || threads > 64 || !hold || hold > 4096)
+		return -EINVAL;
+	s = kzalloc(sizeof(*s), GFP_KERNEL);
+	if (!s)
+		return -ENOMEM;
+	s->owned = bitmap_zalloc(VT_MAX_ID, GFP_KERNEL);
+	if (!s->owned) {
+		kfree(s);
+		return -ENOMEM;
+	}
+	s->t = t;
+	s->kind = kind;
+	s->iters = iters;
+	s->hold = hold;
+	init_completion(&s->done);
+	atomic_set(&s->running, threads);
+	for (i = 0; i < threads; i++) {
+		struct task_struct *k = kthread_run(vt_stress_fn, s, "vac_test/%u", i);
+
+		if (IS_ERR(k) && atomic_sub_and_test(threads - i, &s->running))
+			complete(&s->done);
+		if (IS_ERR(k))
+			break;
+	}
+	wait_for_completion(&s->done);
+	mutex_lock(&vt_lock);
+	scnprintf(vt_out, VT_OUT, "allocs=%lld refused=%lld dup=%lld max_held=%d threads=%u\n",
+		  atomic64_read(&s->allocs), atomic64_read(&s->refused),
+		  atomic64_read(&s->dups), atomic_read(&s->max_held), i);
+	mutex_unlock(&vt_lock);
+	bitmap_free(s->owned);
+	kfree(s);
+	return 0;
+}
+
+/* ---- SVM enable on every CPU ---- */
+
+struct vt_svm {
+	struct vac_instance *vi;
+	bool enable;
+	atomic_t failed;
+};
+
+static void vt_svm_one(void *arg)
+{
+	struct vt_svm *s = arg;
+
+	if (!s->enable)
+		vac_svm_disable_cpu(s->vi);
+	else if (vac_svm_enable_cpu(s->vi))
+		atomic_inc(&s->failed);
+}
+
+static void vt_svm_state(void *arg)
+{
+	u64 efer;
+
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME)
+		atomic_inc(arg);
+}
+
+/* ---- the control file ---- */
+
+static int vt_kind(const char *s)
+{
+	static const char *const names[] = {
+		"asids", "sev_asids", "sev_es_asids", "vpids",
+		"pmu_counters", "msr_slots",
+	};
+	int k;
+
+	for (k = 0; k < ARRAY_SIZE(names); k++)
+		if (!strcmp(s, names[k]))
+			return k;
+	return -EINVAL;
+}
+
+static int vt_exec(char *line)
+{
+	char *argv[8];
+	int argc = 0, kind = -1;
+	struct vt_inst *t = NULL;
+	u32 a[4] = { 0 };
+	int i, ret;
+
+	while (argc < ARRAY_SIZE(argv)) {
+		char *w = strsep(&line, " \t\n");
+
+		if (!w)
+			break;
+		if (*w)
+			argv[argc++] = w;
+	}
+	if (!argc)
+		return -EINVAL;
+	vt_out[0] = 0;
+	if (!strcmp(argv[0], "svm_state")) {
+		atomic_t on = ATOMIC_INIT(0);
+
+		on_each_cpu(vt_svm_state, &on, 1);
+		scnprintf(vt_out, VT_OUT, "%d/%u\n", atomic_read(&on),
+			  num_online_cpus());
+		return 0;
+	}
+	if (argc < 2)
+		return -EINVAL;
+	if (!strcmp(argv[0], "register"))
+		return vt_register(argv[1]);
+	t = vt_find(argv[1]);
+	if (!t)
+		return -ENOENT;
+	if (argc >= 3 && strcmp(argv[0], "msr_get") && strcmp(argv[0], "msr_put")) {
+		kind = vt_kind(argv[2]);
+		if (kind < 0)
+			return kind;
+	}
+	for (i = 3; i < argc && i < 7; i++) {
+		if (!strcmp(argv[0], "free"))
+			break;
+		ret = kstrtou32(argv[i], 0, &a[i - 3]);
+		if (ret)
+			return ret;
+	}
+
+	if (!strcmp(argv[0], "unregister")) {
+		vt_unregister(t);
+		return 0;
+	}
+	if (!strcmp(argv[0], "range")) {
+		u32 base, len;
+
+		vac_asid_range(t->vi, &base, &len);
+		scnprintf(vt_out, VT_OUT, "%u %u %u %u %u\n", READ_ONCE(t->base),
+			  READ_ONCE(t->len), READ_ONCE(t->calls), base, len);
+		return 0;
+	}
+	if (!strcmp(argv[0], "svm_enable") || !strcmp(argv[0], "svm_disable")) {
+		struct vt_svm s = { .vi = t->vi, .enable = argv[0][4] == 'e' };
+
+		on_each_cpu(vt_svm_one, &s, 1);
+		return atomic_read(&s.failed) ? -EIO : 0;
+	}
+	if (!strcmp(argv[0], "msr_get") || !strcmp(argv[0], "msr_put")) {
+		u32 msr;
+
+		if (argc < 3)
+			return -EINVAL;
+		ret = kstrtou32(argv[2], 0, &msr);
+		if (ret)
+			return ret;
+		if (argv[0][4] == 'p')
+			return vac_uret_msr_put(t->vi, msr);
+		ret = vac_uret_msr_get(t->vi, msr);
+		if (ret >= 0)
+			scnprintf(vt_out, VT_OUT, "%d\n", ret);
+		return ret < 0 ? ret : 0;
+	}
+	if (kind < 0)
+		return -EINVAL;
+	if (!strcmp(argv[0], "alloc") && argc == 4)
+		return vt_alloc(t, kind, a[0]);
+	if (!strcmp(argv[0], "free") && argc == 4)
+		return vt_free(t, kind, argv[3]);
+	if (!strcmp(argv[0], "claim") && argc == 4) {
+		ret = vac_id_claim(t->vi, kind, a[0]);
+		if (!ret && a[0] < VT_MAX_ID)
+			set_bit(a[0], t->held[kind]);
+		return ret;
+	}
+	if (!strcmp(argv[0], "stress") && argc == 6) {
+		/* Quota changes and other commands go on meanwhile. */
+		mutex_unlock(&vt_lock);
+		ret = vt_stress(t, kind, a[0], a[1], a[2]);
+		mutex_lock(&vt_lock);
+		return ret;
+	}
+	return -EINVAL;
+}
+
+static ssize_t vt_ctl_write(struct file *f, const char __user *ubuf,
+			    size_t len, loff_t *ppos)
+{
+	char *line;
+	int ret;
+
+	if (len > 256)
+		return -E2BIG;
+	line = memdup_user_nul(ubuf, len);
+	if (IS_ERR(line))
+		return PTR_ERR(line);
+	mutex_lock(&vt_lock);
+	ret = vt_exec(line);
+	mutex_unlock(&vt_lock);
+	kfree(line);
+	return ret ? ret : len;
+}
+
+static ssize_t vt_ctl_read(struct file *f, char __user *ubuf, size_t len,
+			   loff_t *ppos)
+{
+	ssize_t ret;
+
+	mutex_lock(&vt_lock);
+	ret = simple_read_from_buffer(ubuf, len, ppos, vt_out, strlen(vt_out));
+	mutex_unlock(&vt_lock);
+	return ret;
+}
+
+static const struct file_operations vt_ctl_fops = {
+	.owner	= THIS_MODULE,
+	.read	= vt_ctl_read,
+	.write	= vt_ctl_write,
+	.llseek	= default_llseek,
+};
+
+static void vt_unregister_all(void)
+{
+	int i;
+
+	for (i = 0; i < VT_MAX_INST; i++)
+		if (vt_inst[i].vi)
+			vt_unregister(&vt_inst[i]);
+}
+
+static int __init vt_init(void)
+{
+	char *list, *p, *name;
+	int ret = 0;
+
+	if (instances) {
+		list = kstrdup(instances, GFP_KERNEL);
+		if (!list)
+			return -ENOMEM;
+		p = list;
+		while (!ret && (name = strsep(&p, ",")))
+			if (*name)
+				ret = vt_register(name);
+		kfree(list);
+		if (ret) {
+			vt_unregister_all();
+			return ret;
+		}
+	}
+	vt_dir = debugfs_create_dir("vac_test", NULL);
+	debugfs_create_file("ctl", 0600, vt_dir, NULL, &vt_ctl_fops);
+	return 0;
+}
+
+static void __exit vt_exit(void)
+{
+	debugfs_remove(vt_dir);
+	vt_unregister_all();
+}
+
+module_init(vt_init);
+module_exit(vt_exit);
+MODULE_DESCRIPTION("VAC test instance module: stands in for KVM builds");
+MODULE_LICENSE("GPL");

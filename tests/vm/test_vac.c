@@ -1,0 +1,905 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * VM tier: the real vac.ko and the test module in a real kernel, spoken
+ * to over the vac generic netlink family.  Every test starts from a fresh
+ * vac.ko and ends with its debugfs self-check and both modules unloaded.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cpuid.h>
+#include <cmocka.h>
+
+#include "vt.h"
+
+/* Capacities used by most tests: SEV counts by parameter, as QEMU has none. */
+#define VAC_PARAMS "cap_sev_asids=4 cap_sev_es_asids=4 cap_vpids=1000 cap_pmu_counters=6"
+
+struct ctx {
+	struct vt_nl nl;
+};
+
+static int setup(void **state)
+{
+	static struct ctx c;
+
+	vt_unload_all();
+	assert_int_equal(vt_load_vac(VAC_PARAMS), 0);
+	assert_int_equal(vt_nl_open(&c.nl), 0);
+	*state = &c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+
+	vt_nl_close(&c->nl);
+	assert_int_equal(vt_vac_check(), 0);
+	int ret = vt_rmmod("vac_test");
+
+	assert_true(ret == 0 || ret == -ENOENT);
+	assert_int_equal(vt_rmmod("vac"), 0);
+	return 0;
+}
+
+static struct vt_nl *NL(void **state)
+{
+	return &((struct ctx *)*state)->nl;
+}
+
+static uint32_t cap_of(void **state, uint32_t kind)
+{
+	struct vt_res r;
+
+	assert_int_equal(vt_res_get(NL(state), kind, &r), 0);
+	return r.capacity;
+}
+
+/* ---- capacity probe ---- */
+
+static uint32_t cpuid_reg(uint32_t leaf, int reg)
+{
+	uint32_t r[4] = { 0 };
+
+	__cpuid_count(leaf, 0, r[0], r[1], r[2], r[3]);
+	return r[reg];
+}
+
+enum { EAX, EBX, ECX, EDX };
+
+/* The probe, computed again here from CPUID in user space. */
+static void expected_probe(uint32_t exp[VT_KINDS])
+{
+	uint32_t max_ext = cpuid_reg(0x80000000, EAX);
+	uint32_t vendor_ebx = cpuid_reg(0, EBX);
+	bool amd = vendor_ebx == 0x68747541;	/* "Auth" */
+
+	memset(exp, 0, sizeof(uint32_t) * VT_KINDS);
+	if (cpuid_reg(0x80000001, ECX) & (1u << 2)) {	/* SVM */
+		uint32_t nasid = cpuid_reg(0x8000000a, EBX), max_sev = 0;
+
+		if (max_ext >= 0x8000001f && (cpuid_reg(0x8000001f, EAX) & 2))
+			max_sev = cpuid_reg(0x8000001f, ECX);
+		exp[VAC_RES_ASIDS] = nasid > max_sev + 1 ? nasid - 1 - max_sev : 0;
+	}
+	if (amd)
+		exp[VAC_RES_PMU_COUNTERS] =
+			cpuid_reg(0x80000001, ECX) & (1u << 23) ? 6 : 4;
+	else if (cpuid_reg(0, EAX) >= 0xa && (cpuid_reg(0xa, EAX) & 0xff))
+		exp[VAC_RES_PMU_COUNTERS] = (cpuid_reg(0xa, EAX) >> 8) & 0xff;
+	exp[VAC_RES_MSR_SLOTS] = 16;
+}
+
+static void probe_matches_cpuid_and_overrides_apply(void **state)
+{
+	uint32_t exp[VT_KINDS];
+	struct vt_res r;
+	uint32_t k;
+
+	expected_probe(exp);
+	/* QEMU -cpu EPYC: SVM with 16 ASIDs, no SEV leaf. */
+	assert_int_equal(exp[VAC_RES_ASIDS], 15);
+	for (k = 0; k < VT_KINDS; k++) {
+		assert_int_equal(vt_res_get(NL(state), k, &r), 0);
+		assert_int_equal(r.kind, k);
+		assert_int_equal(r.probed, exp[k]);
+		assert_int_equal(r.reserved, 0);
+		assert_int_equal(r.used, 0);
+	}
+	assert_int_equal(vt_res_get(NL(state), VAC_RES_SEV_ASIDS, &r), 0);
+	assert_true(r.overridden);
+	assert_int_equal(r.capacity, 4);
+	assert_int_equal(r.first, 5);		/* after SEV-ES 1..4 */
+	assert_int_equal(vt_res_get(NL(state), VAC_RES_SEV_ES_ASIDS, &r), 0);
+	assert_int_equal(r.first, 1);
+	assert_int_equal(vt_res_get(NL(state), VAC_RES_ASIDS, &r), 0);
+	assert_false(r.overridden);
+	assert_int_equal(r.first, 9);		/* after SEV 5..8 */
+	assert_int_equal(r.capacity, 16 - 9);	/* the rest of nASID */
+	assert_int_equal(vt_res_get(NL(state), VAC_RES_VPIDS, &r), 0);
+	assert_int_equal(r.capacity, 1000);
+	assert_int_equal(vt_res_get(NL(state), VAC_RES_MSR_SLOTS, &r), 0);
+	assert_false(r.overridden);
+	assert_int_equal(r.capacity, 16);
+}
+
+static void bad_override_refuses_load(void **state)
+{
+	vt_nl_close(NL(state));
+	assert_int_equal(vt_rmmod("vac"), 0);
+	assert_int_equal(vt_load_vac("cap_msr_slots=17"), -EINVAL);
+	assert_int_equal(vt_load_vac("cap_vpids=-2"), -EINVAL);
+	assert_int_equal(vt_load_vac(VAC_PARAMS), 0);
+	assert_int_equal(vt_nl_open(NL(state)), 0);
+}
+
+/* ---- instances ---- */
+
+static void declare_get_delete(void **state)
+{
+	struct vt_nl *nl = NL(state);
+	struct vt_inst in;
+
+	assert_int_equal(vt_declare(nl, "kvm_b"), 0);
+	assert_int_equal(vt_get(nl, "kvm_b", &in), 0);
+	assert_string_equal(in.name, "kvm_b");
+	assert_int_equal(in.state, VAC_INSTANCE_DECLARED);
+	assert_int_equal(in.u[VAC_RES_VPIDS].quota, 0);
+	assert_int_equal(vt_declare(nl, "kvm_b"), -EEXIST);
+	assert_string_equal(nl->ext, "instance exists");
+	assert_int_equal(vt_declare(nl, "KVM-B"), -EINVAL);
+	assert_non_null(strstr(nl->ext, "[a-z0-9_]"));
+	assert_int_equal(vt_declare(nl, ""), -EINVAL);
+	assert_int_equal(vt_delete(nl, "kvm_b"), 0);
+	assert_int_equal(vt_get(nl, "kvm_b", &in), -ENOENT);
+	assert_string_equal(nl->ext, "no such instance");
+	assert_int_equal(vt_delete(nl, "kvm_b"), -ENOENT);
+}
+
+static void register_unregister_keeps_quota(void **state)
+{
+	struct vt_nl *nl = NL(state);
+	struct vt_inst in;
+	char out[512];
+
+	assert_int_equal(vt_declare(nl, "kvm_b"), 0);
+	assert_int_equal(vt_quota(nl, "kvm_b", "vpids=10 sev_asids=2 msr_slots=2", false), 0);
+	assert_int_equal(vt_load_test("instances=kvm_b"), 0);
+	assert_int_equal(vt_get(nl, "kvm_b", &in), 0);
+	assert_int_equal(in.state, VAC_INSTANCE_ONLINE);
+	assert_string_equal(in.module, "vac_test");
+
+	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_b vpids 5"), 0);
+	assert_string_equal(out, "1 2 3 4 5 ");
+	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_b sev_asids 2"), 0);
+	assert_string_equal(out, "5 6 ");
+	assert_int_equal(vt_ctl(out, sizeof(out), "msr_get kvm_b 0xc0000103"), 0);
+	assert_int_equal(vt_get(nl, "kvm_b", &in), 0);
+	assert_int_equal(in.u[VAC_RES_VPIDS].used, 5);
+	assert_int_equal(in.u[VAC_RES_SEV_ASIDS].used, 2);
+	assert_int_equal(in.u[VAC_RES_MSR_SLOTS].used, 1);
+	/* A registered instance with no ASIDs has no range to report. */
+	assert_false(in.u[VAC_RES_ASIDS].has_base);
+
+	/* Unregister without freeing: VAC releases everything. */
+	assert_int_equal(vt_ctl(NULL, 0, "unregister kvm_b"), 0);
+	assert_int_equal(vt_get(nl, "kvm_b", &in), 0);
+	assert_int_equal(in.state, VAC_INSTANCE_DECLARED);
+	assert_int_equal(in.u[VAC_RES_VPIDS].used, 0);
+	assert_int_equal(in.u[VAC_RES_SEV_ASIDS].used, 0);
+	assert_int_equal(in.u[VAC_RES_MSR_SLOTS].used, 0);
+	assert_int_equal(in.u[VAC_RES_VPIDS].quota, 10);
+	assert_int_equal(in.u[VAC_RES_VPIDS].peak, 5);
+	assert_int_equal(vt_vac_check(), 0);
+
+	/* The upgrade case: the same name comes back and gets its share. */
+	assert_int_equal(vt_ctl(NULL, 0, "register kvm_b"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_b vpids 10"), 0);
+	assert_string_equal(out, "1 2 3 4 5 6 7 8 9 10 ");
+	/* A registered name cannot be registered twice or deleted. */
+	assert_int_equal(vt_ctl(NULL, 0, "register kvm_b"), -EEXIST);
+	assert_int_equal(vt_delete(nl, "kvm_b"), -EBUSY);
+	assert_string_equal(nl->ext, "instance is registered by a module");
+	assert_int_equal(vt_rmmod("vac_test"), 0);
+	assert_int_equal(vt_get(nl, "kvm_b", &in), 0);
+	assert_int_equal(in.u[VAC_RES_VPIDS].used, 0);
+}
+
+/* ---- quotas ---- */
+
+static void quota_set_is_all_or_nothing(void **state)
+{
+	struct vt_nl *nl = NL(state);
+	struct vt_inst before, after;
+
+	assert_int_equal(vt_declare(nl, "kvm_a"), 0);
+	assert_int_equal(vt_quota(nl, "kvm_a", "asids=4 vpids=100 pmu_counters=2", false), 0);
+	assert_int_equal(vt_get(nl, "kvm_a", &before), 0);
+	assert_int_equal(before.u[VAC_RES_ASIDS].quota, 4);
+	assert_int_equal(before.u[VAC_RES_VPIDS].quota, 100);
+	assert_int_equal(before.u[VAC_RES_PMU_COUNTERS].quota, 2);
+	assert_true(before.u[VAC_RES_ASIDS].has_base);
+
+	/* vpids would fit, sev_asids would not: neither changes. */
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=50 sev_asids=5", false), -ENOSPC);
+	assert_non_null(strstr(nl->ext, "free capacity"));
+	assert_true(nl->ext_attr_off > 0);
+	assert_int_equal(vt_get(nl, "kvm_a", &after), 0);
+	assert_memory_equal(&before, &after, sizeof(before));
+
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=50 vpids=60", false), -EINVAL);
+	assert_string_equal(nl->ext, "resource kind given twice");
+	assert_int_equal(vt_quota(nl, "nobody", "vpids=1", false), -ENOENT);
+	assert_int_equal(vt_get(nl, "kvm_a", &after), 0);
+	assert_memory_equal(&before, &after, sizeof(before));
+}
+
+static void sum_of_quotas_never_exceeds_capacity(void **state)
+{
+	struct vt_nl *nl = NL(state);
+	uint32_t cap = cap_of(state, VAC_RES_VPIDS);
+	struct vt_res r;
+	char spec[64];
+
+	assert_int_equal(vt_declare(nl, "kvm_a"), 0);
+	assert_int_equal(vt_declare(nl, "kvm_b"), 0);
+	snprintf(spec, sizeof(spec), "vpids=%u", cap - 100);
+	assert_int_equal(vt_quota(nl, "kvm_a", spec, false), 0);
+	assert_int_equal(vt_quota(nl, "kvm_b", "vpids=101", false), -ENOSPC);
+	assert_int_equal(vt_quota(nl, "kvm_b", "vpids=100", false), 0);
+	assert_int_equal(vt_res_get(nl, VAC_RES_VPIDS, &r), 0);
+	assert_int_equal(r.reserved, cap);
+	/* Even forced, a quota is a guarantee: the sum stays. */
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=901", true), -ENOSPC);
+	/* Shrinking one makes room for the other. */
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=800", false), 0);
+	assert_int_equal(vt_quota(nl, "kvm_b", "vpids=200", false), 0);
+	assert_int_equal(vt_res_get(nl, VAC_RES_VPIDS, &r), 0);
+	assert_int_equal(r.reserved, 1000);
+	/* Deleting a declared instance returns its quota. */
+	assert_int_equal(vt_delete(nl, "kvm_b"), 0);
+	assert_int_equal(vt_res_get(nl, VAC_RES_VPIDS, &r), 0);
+	assert_int_equal(r.reserved, 800);
+}
+
+static void refusal_over_quota_counts_failcnt(void **state)
+{
+	struct vt_nl *nl = NL(state);
+	struct vt_inst in;
+	char out[256];
+
+	assert_int_equal(vt_load_test("instances=kvm_a"), 0);
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=3 pmu_counters=1", false), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_a vpids 3"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_a vpids 1"), -EDQUOT);
+	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_a vpids 1"), -EDQUOT);
+	assert_int_equal(vt_ctl(NULL, 0, "claim kvm_a pmu_counters 3"), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "claim kvm_a pmu_counters 4"), -EDQUOT);
+	assert_int_equal(vt_ctl(NULL, 0, "claim kvm_a pmu_counters 6"), -ERANGE);
+	assert_int_equal(vt_get(nl, "kvm_a", &in), 0);
+	assert_int_equal(in.u[VAC_RES_VPIDS].used, 3);
+	assert_int_equal(in.u[VAC_RES_VPIDS].failcnt, 2);
+	assert_int_equal(in.u[VAC_RES_PMU_COUNTERS].failcnt, 1);
+	/* Freeing one makes room for exactly one. */
+	assert_int_equal(vt_ctl(NULL, 0, "free kvm_a vpids 2"), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "free kvm_a vpids 2"), -ENOENT);
+	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_a vpids 1"), 0);
+	assert_string_equal(out, "2 ");
+	assert_int_equal(vt_get(nl, "kvm_a", &in), 0);
+	assert_int_equal(in.u[VAC_RES_VPIDS].peak, 3);
+}
+
+static void shrink_below_used_refused_unless_forced(void **state)
+{
+	struct vt_nl *nl = NL(state);
+	struct vt_inst before, in;
+
+	assert_int_equal(vt_load_test("instances=kvm_a"), 0);
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=8", false), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_a vpids 8"), 0);
+	assert_int_equal(vt_get(nl, "kvm_a", &before), 0);
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=4", false), -EBUSY);
+	assert_non_null(strstr(nl->ext, "below current usage"));
+	assert_int_equal(vt_get(nl, "kvm_a", &in), 0);
+	assert_memory_equal(&before, &in, sizeof(in));
+
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=4", true), 0);
+	assert_int_equal(vt_get(nl, "kvm_a", &in), 0);
+	assert_int_equal(in.u[VAC_RES_VPIDS].quota, 4);
+	assert_int_equal(in.u[VAC_RES_VPIDS].used, 8);	/* keeps what it has */
+	assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_a vpids 1"), -EDQUOT);
+	for (int id = 1; id <= 5; id++)
+		assert_int_equal(vt_ctl(NULL, 0, "free kvm_a vpids %d", id), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_a vpids 1"), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_a vpids 1"), -EDQUOT);
+}
+
+/* ---- ASID ranges ---- */
+
+struct range { uint32_t base, len; };
+
+static struct range told(const char *name)
+{
+	char out[128];
+	unsigned int base, len, calls, qbase, qlen;
+	struct range r;
+
+	assert_int_equal(vt_ctl(out, sizeof(out), "range %s", name), 0);
+	assert_int_equal(sscanf(out, "%u %u %u %u %u", &base, &len, &calls,
+				&qbase, &qlen), 5);
+	/* What the callback said is what vac_asid_range() says. */
+	assert_int_equal(base, qbase);
+	assert_int_equal(len, qlen);
+	r.base = base;
+	r.len = len;
+	return r;
+}
+
+static void assert_ranges_disjoint(void **state, const char *const *names, int n)
+{
+	struct vt_res res;
+	struct range r[8];
+
+	assert_int_equal(vt_res_get(NL(state), VAC_RES_ASIDS, &res), 0);
+	for (int i = 0; i < n; i++) {
+		struct vt_inst in;
+
+		r[i] = told(names[i]);
+		assert_int_equal(vt_get(NL(state), names[i], &in), 0);
+		assert_int_equal(in.u[VAC_RES_ASIDS].quota, r[i].len);
+		assert_int_equal(in.u[VAC_RES_ASIDS].used, r[i].len);
+		if (r[i].len) {
+			assert_int_equal(in.u[VAC_RES_ASIDS].base, r[i].base);
+			assert_true(r[i].base >= res.first);
+			assert_true(r[i].base + r[i].len <= res.first + res.capacity);
+		}
+		for (int j = 0; j < i; j++)
+			assert_true(!r[i].len || !r[j].len ||
+				    r[i].base + r[i].len <= r[j].base ||
+				    r[j].base + r[j].len <= r[i].base);
+	}
+}
+
+static void asid_ranges_are_disjoint_and_owners_told(void **state)
+{
+	static const char *const names[] = { "kvm_a", "kvm_b", "kvm_c" };
+	struct vt_nl *nl = NL(state);
+	struct vt_res res;
+
+	/* The real probe: 15 ASIDs (QEMU's 16 minus the host's). */
+	vt_nl_close(nl);
+	assert_int_equal(vt_rmmod("vac"), 0);
+	assert_int_equal(vt_load_vac(NULL), 0);
+	assert_int_equal(vt_nl_open(nl), 0);
+	assert_int_equal(vt_res_get(nl, VAC_RES_ASIDS, &res), 0);
+	assert_int_equal(res.first, 1);
+	assert_int_equal(res.capacity, 15);
+
+	assert_int_equal(vt_load_test("instances=kvm_a,kvm_b,kvm_c"), 0);
+	assert_int_equal(vt_quota(nl, "kvm_a", "asids=4", false), 0);
+	assert_int_equal(vt_quota(nl, "kvm_b", "asids=4", false), 0);
+	assert_int_equal(vt_quota(nl, "kvm_c", "asids=4", false), 0);
+	assert_ranges_disjoint(state, names, 3);
+	assert_int_equal(vt_quota(nl, "kvm_a", "asids=4", false), 0);
+	assert_int_equal(vt_quota(nl, "kvm_c", "asids=8", false), -ENOSPC);
+	/* Shrink the middle one, then grow the first past its gap: holes
+	 * of 2 and 3 cannot hold 7 ASIDs, so the ranges are compacted. */
+	assert_int_equal(vt_quota(nl, "kvm_b", "asids=2", false), 0);
+	assert_ranges_disjoint(state, names, 3);
+	assert_int_equal(vt_quota(nl, "kvm_a", "asids=7", false), 0);
+	assert_ranges_disjoint(state, names, 3);
+	assert_int_equal(vt_quota(nl, "kvm_c", "asids=1", false), 0);
+	assert_int_equal(vt_quota(nl, "kvm_b", "asids=7", false), 0);
+	assert_ranges_disjoint(state, names, 3);
+	/* Taking all ASIDs of a registered instance needs force. */
+	assert_int_equal(vt_quota(nl, "kvm_c", "asids=0", false), -EBUSY);
+	assert_int_equal(vt_quota(nl, "kvm_c", "asids=0", true), 0);
+	assert_int_equal(told("kvm_c").len, 0);
+	assert_ranges_disjoint(state, names, 3);
+	/* An offline instance keeps its range reserved. */
+	assert_int_equal(vt_ctl(NULL, 0, "unregister kvm_a"), 0);
+	assert_int_equal(vt_quota(nl, "kvm_c", "asids=2", false), -ENOSPC);
+	assert_int_equal(vt_ctl(NULL, 0, "register kvm_a"), 0);
+	assert_int_equal(told("kvm_a").len, 7);
+	assert_ranges_disjoint(state, names, 3);
+}
+
+/* ---- dumps ---- */
+
+static void dump_of_1000_instances_resumes(void **state)
+{
+	struct vt_nl *nl = NL(state);
+	static struct vt_inst all[1100];
+	static bool seen[1000];
+	char name[VAC_NAME_LEN];
+	int n;
+
+	for (int i = 0; i < 1000; i++) {
+		snprintf(name, sizeof(name), "inst_%04d", i);
+		assert_int_equal(vt_declare(nl, name), 0);
+	}
+	assert_int_equal(vt_quota(nl, "inst_0999", "vpids=7", false), 0);
+	n = vt_dump(nl, all, 1100);
+	assert_int_equal(n, 1000);
+	for (int i = 0; i < n; i++) {
+		int idx;
+
+		assert_int_equal(sscanf(all[i].name, "inst_%d", &idx), 1);
+		assert_false(seen[idx]);
+		seen[idx] = true;
+		if (idx == 999)
+			assert_int_equal(all[i].u[VAC_RES_VPIDS].quota, 7);
+	}
+	/* 1000 objects of ~400 bytes cannot fit one message: it resumed. */
+	for (int i = 0; i < 1000; i++)
+		assert_true(seen[i]);
+}
+
+/* ---- rmmod ---- */
+
+static void rmmod_refused_while_registered(void **state)
+{
+	assert_int_equal(vt_load_test("instances=kvm_a"), 0);
+	assert_int_equal(vt_rmmod("vac"), -EWOULDBLOCK);
+	assert_int_equal(vt_ctl(NULL, 0, "unregister kvm_a"), 0);
+	assert_int_equal(vt_rmmod("vac_test"), 0);
+	vt_nl_close(NL(state));
+	assert_int_equal(vt_rmmod("vac"), 0);
+	assert_int_equal(vt_load_vac(VAC_PARAMS), 0);
+	assert_int_equal(vt_nl_open(NL(state)), 0);
+}
+
+/* ---- permissions ---- */
+
+static void changes_need_cap_net_admin(void **state)
+{
+	struct vt_nl *nl = NL(state);
+	struct vt_inst before[4], after[4];
+	pid_t pid;
+	int st;
+
+	assert_int_equal(vt_declare(nl, "kvm_a"), 0);
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=5", false), 0);
+	assert_int_equal(vt_dump(nl, before, 4), 1);
+
+	pid = fork();
+	if (pid == 0) {
+		struct vt_nl u;
+		struct vt_inst in;
+		struct vt_res r;
+		int bad = 0;
+
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(100);
+		if (vt_nl_open(&u))
+			_exit(101);
+		bad |= (vt_declare(&u, "kvm_x") != -EPERM) << 0;
+		bad |= (vt_delete(&u, "kvm_a") != -EPERM) << 1;
+		bad |= (vt_quota(&u, "kvm_a", "vpids=1", false) != -EPERM) << 2;
+		bad |= (vt_quota(&u, "kvm_a", "vpids=1", true) != -EPERM) << 3;
+		/* reads are open */
+		bad |= (vt_get(&u, "kvm_a", &in) != 0) << 4;
+		bad |= (vt_res_get(&u, VAC_RES_VPIDS, &r) != 0) << 5;
+		vt_nl_close(&u);
+		/* events name instances: listening needs CAP_NET_ADMIN */
+		bad |= (vt_monitor_open(&u) != -EPERM) << 6;
+		_exit(bad);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(vt_dump(nl, after, 4), 1);
+	assert_memory_equal(before, after, sizeof(before[0]));
+}
+
+/* ---- malformed requests ---- */
+
+static int raw_call(struct vt_nl *nl, uint8_t cmd, void (*fill)(struct nl_msg *))
+{
+	struct nl_msg *msg = vt_msg(nl, cmd, 0);
+
+	fill(msg);
+	return vt_nl_call(nl, msg, NULL, NULL);
+}
+
+static void f_none(struct nl_msg *m) { (void)m; }
+static void f_long_name(struct nl_msg *m)
+{
+	nla_put_string(m, VAC_A_INST_NAME, "a_name_that_is_longer_than_31_chars");
+}
+static void f_name_u32(struct nl_msg *m) { nla_put_u32(m, VAC_A_INST_NAME, 7); }
+static void f_unknown_attr(struct nl_msg *m)
+{
+	nla_put_string(m, VAC_A_INST_NAME, "kvm_a");
+	nla_put_u32(m, VAC_A_INST_MAX + 5, 1);
+}
+static void f_state_attr(struct nl_msg *m)
+{
+	nla_put_string(m, VAC_A_INST_NAME, "kvm_z");
+	nla_put_u32(m, VAC_A_INST_STATE, 1);
+}
+static void f_kind_range(struct nl_msg *m) { nla_put_u32(m, VAC_A_RES_KIND, 99); }
+static void f_kind_u8(struct nl_msg *m) { nla_put_u8(m, VAC_A_RES_KIND, 1); }
+static void usage(struct nl_msg *m, int kind, int64_t quota, bool u64)
+{
+	struct nlattr *n = nla_nest_start(m, VAC_A_INST_USAGE);
+
+	if (kind >= 0)
+		nla_put_u32(m, VAC_A_USAGE_KIND, kind);
+	if (quota >= 0 && u64)
+		nla_put_u64(m, VAC_A_USAGE_QUOTA, quota);
+	else if (quota >= 0)
+		nla_put_u32(m, VAC_A_USAGE_QUOTA, quota);
+	nla_nest_end(m, n);
+}
+static void f_q_no_kind(struct nl_msg *m)
+{
+	nla_put_string(m, VAC_A_INST_NAME, "kvm_a");
+	usage(m, VAC_RES_VPIDS, 3, false);
+	usage(m, -1, 3, false);
+}
+static void f_q_no_quota(struct nl_msg *m)
+{
+	nla_put_string(m, VAC_A_INST_NAME, "kvm_a");
+	usage(m, VAC_RES_VPIDS, 3, false);
+	usage(m, VAC_RES_SEV_ASIDS, -1, false);
+}
+static void f_q_bad_kind(struct nl_msg *m)
+{
+	nla_put_string(m, VAC_A_INST_NAME, "kvm_a");
+	usage(m, VAC_RES_VPIDS, 3, false);
+	usage(m, 6, 1, false);
+}
+static void f_q_u64(struct nl_msg *m)
+{
+	nla_put_string(m, VAC_A_INST_NAME, "kvm_a");
+	usage(m, VAC_RES_VPIDS, 3, true);
+}
+static void f_q_none(struct nl_msg *m) { nla_put_string(m, VAC_A_INST_NAME, "kvm_a"); }
+static void f_q_no_name(struct nl_msg *m) { usage(m, VAC_RES_VPIDS, 3, false); }
+static void f_q_used_attr(struct nl_msg *m)
+{
+	struct nlattr *n;
+
+	nla_put_string(m, VAC_A_INST_NAME, "kvm_a");
+	n = nla_nest_start(m, VAC_A_INST_USAGE);
+	nla_put_u32(m, VAC_A_USAGE_KIND, VAC_RES_VPIDS);
+	nla_put_u32(m, VAC_A_USAGE_QUOTA, 3);
+	nla_put_u32(m, VAC_A_USAGE_USED, 0);
+	nla_nest_end(m, n);
+}
+
+static void malformed_requests_rejected_with_reason(void **state)
+{
+	static const struct {
+		uint8_t cmd;
+		void (*fill)(struct nl_msg *);
+		int err;
+		const char *ext;	/* substring of the extack message */
+	} cases[] = {
+		{ VAC_CMD_INSTANCE_NEW, f_none, -EINVAL, "missing attribute" },
+		{ VAC_CMD_INSTANCE_NEW, f_long_name, -EINVAL, "policy" },
+		{ VAC_CMD_INSTANCE_NEW, f_name_u32, -EINVAL, "" },
+		{ VAC_CMD_INSTANCE_NEW, f_state_attr, -EINVAL, "" },
+		{ VAC_CMD_INSTANCE_GET, f_unknown_attr, -EINVAL, "" },
+		{ VAC_CMD_INSTANCE_DEL, f_none, -EINVAL, "missing attribute" },
+		{ VAC_CMD_RESOURCE_GET, f_kind_range, -ERANGE, "" },
+		{ VAC_CMD_RESOURCE_GET, f_kind_u8, -EINVAL, "attribute length" },
+		{ VAC_CMD_RESOURCE_GET, f_none, -EINVAL, "missing attribute" },
+		{ VAC_CMD_QUOTA_SET, f_q_no_kind, -EINVAL, "missing attribute" },
+		{ VAC_CMD_QUOTA_SET, f_q_no_quota, -EINVAL, "missing attribute" },
+		{ VAC_CMD_QUOTA_SET, f_q_bad_kind, -ERANGE, "" },
+		{ VAC_CMD_QUOTA_SET, f_q_u64, -EINVAL, "attribute length" },
+		{ VAC_CMD_QUOTA_SET, f_q_none, -EINVAL, "no VAC_A_INST_USAGE" },
+		{ VAC_CMD_QUOTA_SET, f_q_no_name, -EINVAL, "missing attribute" },
+		{ VAC_CMD_QUOTA_SET, f_q_used_attr, -EINVAL, "" },
+	};
+	struct vt_nl *nl = NL(state);
+	struct vt_inst before[4], after[4];
+	int wrong = 0;
+
+	assert_int_equal(vt_declare(nl, "kvm_a"), 0);
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=5", false), 0);
+	assert_int_equal(vt_dump(nl, before, 4), 1);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int ret = raw_call(nl, cases[i].cmd, cases[i].fill);
+
+		/* a reason, and the attribute: the bad one or the missing one */
+		if (ret != cases[i].err || !nl->ext[0] ||
+		    !strstr(nl->ext, cases[i].ext) ||
+		    (nl->ext_attr_off < 0 && nl->ext_miss_type < 0)) {
+			print_error("case %zu: cmd %u: got %d \"%s\" at %d, want %d \"%s\"\n",
+				    i, cases[i].cmd, ret, nl->ext,
+				    nl->ext_attr_off, cases[i].err, cases[i].ext);
+			wrong++;
+		}
+	}
+	assert_int_equal(wrong, 0);
+	assert_int_equal(vt_dump(nl, after, 4), 1);
+	assert_memory_equal(before, after, sizeof(before[0]));
+}
+
+/* ---- notifications ---- */
+
+static void expect_event(struct vt_nl *mon, uint8_t cmd, const char *name,
+			 struct vt_inst *ev)
+{
+	if (vt_monitor_next(mon, ev, 2000))
+		fail_msg("no event %u for %s", cmd, name);
+	if (ev->cmd != cmd || strcmp(ev->name, name))
+		fail_msg("event %u for %s, want %u for %s", ev->cmd, ev->name,
+			 cmd, name);
+}
+
+static void notifications_for_each_change(void **state)
+{
+	struct vt_nl *nl = NL(state), mon;
+	struct vt_inst ev;
+
+	assert_int_equal(vt_monitor_open(&mon), 0);
+	assert_int_equal(vt_declare(nl, "kvm_a"), 0);
+	expect_event(&mon, VAC_CMD_INSTANCE_NEW_NTF, "kvm_a", &ev);
+	assert_int_equal(ev.state, VAC_INSTANCE_DECLARED);
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=1", false), 0);
+	expect_event(&mon, VAC_CMD_QUOTA_NTF, "kvm_a", &ev);
+	assert_int_equal(ev.u[VAC_RES_VPIDS].quota, 1);
+	assert_int_equal(vt_load_test("instances=kvm_a"), 0);
+	expect_event(&mon, VAC_CMD_INSTANCE_ONLINE_NTF, "kvm_a", &ev);
+	assert_string_equal(ev.module, "vac_test");
+	assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_a vpids 2"), -EDQUOT);
+	expect_event(&mon, VAC_CMD_ALLOC_REFUSED_NTF, "kvm_a", &ev);
+	assert_int_equal(ev.refused, VAC_RES_VPIDS);
+	assert_int_equal(ev.u[VAC_RES_VPIDS].failcnt, 1);
+	/* Registering an undeclared name declares it first. */
+	assert_int_equal(vt_ctl(NULL, 0, "register kvm_b"), 0);
+	expect_event(&mon, VAC_CMD_INSTANCE_NEW_NTF, "kvm_b", &ev);
+	expect_event(&mon, VAC_CMD_INSTANCE_ONLINE_NTF, "kvm_b", &ev);
+	assert_int_equal(vt_quota(nl, "kvm_a", "asids=1", false), 0);
+	expect_event(&mon, VAC_CMD_QUOTA_NTF, "kvm_a", &ev);
+	assert_int_equal(vt_ctl(NULL, 0, "unregister kvm_a"), 0);
+	expect_event(&mon, VAC_CMD_INSTANCE_OFFLINE_NTF, "kvm_a", &ev);
+	assert_int_equal(ev.u[VAC_RES_VPIDS].used, 0);
+	assert_int_equal(vt_delete(nl, "kvm_a"), 0);
+	expect_event(&mon, VAC_CMD_INSTANCE_DEL_NTF, "kvm_a", &ev);
+	assert_int_equal(vt_monitor_next(&mon, &ev, 200), -ETIMEDOUT);
+	vt_nl_close(&mon);
+}
+
+/* ---- allocations ---- */
+
+struct run { uint32_t kind, first, count, msr; };
+
+struct runs {
+	struct run r[64];
+	int n, msgs;
+	uint64_t total, sum;	/* runs and sum of first IDs, all kept or not */
+};
+
+static int alloc_cb(struct nl_msg *msg, void *arg)
+{
+	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
+	struct runs *rs = arg;
+	struct nlattr *a;
+	int rem;
+
+	rs->msgs++;
+	nla_for_each_attr(a, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), rem) {
+		struct nlattr *t[VAC_A_ALLOC_MAX + 1];
+
+		if (nla_type(a) != VAC_A_INST_ALLOC)
+			continue;
+		nla_parse_nested(t, VAC_A_ALLOC_MAX, a, NULL);
+		rs->total++;
+		rs->sum += nla_get_u32(t[VAC_A_ALLOC_FIRST]);
+		if (rs->n == 64)
+			continue;
+		rs->r[rs->n].kind = nla_get_u32(t[VAC_A_ALLOC_KIND]);
+		rs->r[rs->n].first = nla_get_u32(t[VAC_A_ALLOC_FIRST]);
+		rs->r[rs->n].count = nla_get_u32(t[VAC_A_ALLOC_COUNT]);
+		rs->r[rs->n].msr = t[VAC_A_ALLOC_MSR] ? nla_get_u32(t[VAC_A_ALLOC_MSR]) : 0;
+		rs->n++;
+	}
+	return NL_OK;
+}
+
+static void allocation_dump_lists_runs_and_msr_slots(void **state)
+{
+	struct vt_nl *nl = NL(state);
+	struct runs rs = { 0 };
+	struct nl_msg *msg;
+	char out[64];
+
+	assert_int_equal(vt_load_test("instances=kvm_a,kvm_b"), 0);
+	assert_int_equal(vt_quota(nl, "kvm_a", "asids=3 vpids=10 msr_slots=2", false), 0);
+	assert_int_equal(vt_quota(nl, "kvm_b", "vpids=10 msr_slots=2", false), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_a vpids 4"), 0);	/* 1-4 */
+	assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_b vpids 2"), 0);	/* 5-6 */
+	assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_a vpids 2"), 0);	/* 7-8 */
+	assert_int_equal(vt_ctl(NULL, 0, "free kvm_a vpids 2"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "msr_get kvm_a 0xc0000102"), 0);
+	assert_string_equal(out, "0\n");
+	/* The same MSR shares its slot; another MSR gets the next one. */
+	assert_int_equal(vt_ctl(out, sizeof(out), "msr_get kvm_b 0xc0000102"), 0);
+	assert_string_equal(out, "0\n");
+	assert_int_equal(vt_ctl(out, sizeof(out), "msr_get kvm_b 0xc0000103"), 0);
+	assert_string_equal(out, "1\n");
+	assert_int_equal(vt_ctl(NULL, 0, "msr_get kvm_a 0xc0000102"), -EALREADY);
+
+	msg = vt_msg(nl, VAC_CMD_ALLOC_GET, NLM_F_DUMP);
+	nla_put_string(msg, VAC_A_INST_NAME, "kvm_a");
+	assert_int_equal(vt_nl_call(nl, msg, alloc_cb, &rs), 0);
+	/* asids; vpids 1, 3-4, 7-8; the slot of MSR 0xc0000102 */
+	assert_int_equal(rs.n, 5);
+	assert_int_equal(rs.r[0].kind, VAC_RES_ASIDS);
+	assert_int_equal(rs.r[0].count, 3);
+	assert_int_equal(rs.r[1].kind, VAC_RES_VPIDS);
+	assert_int_equal(rs.r[1].first, 1);
+	assert_int_equal(rs.r[1].count, 1);
+	assert_int_equal(rs.r[2].first, 3);
+	assert_int_equal(rs.r[2].count, 2);
+	assert_int_equal(rs.r[3].first, 7);
+	assert_int_equal(rs.r[3].count, 2);
+	assert_int_equal(rs.r[4].kind, VAC_RES_MSR_SLOTS);
+	assert_int_equal(rs.r[4].first, 0);
+	assert_int_equal(rs.r[4].count, 1);
+	assert_int_equal(rs.r[4].msr, 0xc0000102);
+
+	/* Without a name the dump is refused with a reason. */
+	msg = vt_msg(nl, VAC_CMD_ALLOC_GET, NLM_F_DUMP);
+	assert_int_equal(vt_nl_call(nl, msg, alloc_cb, &rs), -EINVAL);
+	assert_non_null(strstr(nl->ext, "VAC_A_INST_NAME"));
+}
+
+static void allocation_dump_of_many_runs_resumes(void **state)
+{
+	struct vt_nl *nl = NL(state);
+	struct runs rs = { 0 };
+	struct nl_msg *msg;
+
+	/* 5000 runs of one VPID: far more than one message holds. */
+	vt_nl_close(nl);
+	assert_int_equal(vt_rmmod("vac"), 0);
+	assert_int_equal(vt_load_vac("cap_vpids=10000"), 0);
+	assert_int_equal(vt_nl_open(nl), 0);
+	assert_int_equal(vt_load_test("instances=kvm_a"), 0);
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=10000", false), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_a vpids 10000"), 0);
+	for (int id = 2; id <= 10000; id += 2)
+		assert_int_equal(vt_ctl(NULL, 0, "free kvm_a vpids %d", id), 0);
+	msg = vt_msg(nl, VAC_CMD_ALLOC_GET, NLM_F_DUMP);
+	nla_put_string(msg, VAC_A_INST_NAME, "kvm_a");
+	assert_int_equal(vt_nl_call(nl, msg, alloc_cb, &rs), 0);
+	assert_true(rs.msgs > 1);
+	assert_int_equal(rs.total, 5000);
+	assert_int_equal(rs.sum, 5000 * 5000);	/* 1 + 3 + ... + 9999 */
+	for (int i = 0; i < rs.n; i++) {
+		assert_int_equal(rs.r[i].first, 1 + 2 * i);
+		assert_int_equal(rs.r[i].count, 1);
+	}
+}
+
+/* ---- SVM enable ---- */
+
+static void svm_enable_is_reference_counted(void **state)
+{
+	char out[32];
+	char want[32];
+
+	snprintf(want, sizeof(want), "%ld/%ld\n", sysconf(_SC_NPROCESSORS_ONLN),
+		 sysconf(_SC_NPROCESSORS_ONLN));
+	assert_int_equal(vt_load_test("instances=kvm_a,kvm_b"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "svm_state"), 0);
+	assert_string_equal(out, "0/2\n");
+	assert_int_equal(vt_ctl(NULL, 0, "svm_enable kvm_a"), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "svm_enable kvm_b"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "svm_state"), 0);
+	assert_string_equal(out, want);
+	/* kvm_a going away leaves SVM on for kvm_b. */
+	assert_int_equal(vt_ctl(NULL, 0, "svm_disable kvm_a"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "svm_state"), 0);
+	assert_string_equal(out, want);
+	assert_int_equal(vt_ctl(NULL, 0, "svm_disable kvm_b"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "svm_state"), 0);
+	assert_string_equal(out, "0/2\n");
+}
+
+/* ---- concurrency ---- */
+
+struct stress_arg {
+	char out[256];
+	int ret;
+};
+
+static void *stress_thread(void *p)
+{
+	struct stress_arg *s = p;
+
+	s->ret = vt_ctl(s->out, sizeof(s->out), "stress kvm_a vpids 4 40000 48");
+	return NULL;
+}
+
+static void threads_allocate_while_quotas_change(void **state)
+{
+	static const unsigned int quotas[] = { 64, 16, 40, 8, 64, 32 };
+	struct vt_nl *nl = NL(state);
+	struct stress_arg s = { 0 };
+	long long allocs, refused, dup;
+	int max_held, changed = 0, refused_shrinks = 0;
+	struct vt_inst in;
+	pthread_t th;
+	char spec[32];
+
+	assert_int_equal(vt_load_test("instances=kvm_a,kvm_b"), 0);
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=64", false), 0);
+	assert_int_equal(vt_quota(nl, "kvm_b", "vpids=8", false), 0);
+	assert_int_equal(pthread_create(&th, NULL, stress_thread, &s), 0);
+	/* Change quotas, never above 64, until the threads are done. */
+	for (int i = 0; pthread_tryjoin_np(th, NULL) == EBUSY; i++) {
+		snprintf(spec, sizeof(spec), "vpids=%u", quotas[i % 6]);
+		int ret = vt_quota(nl, "kvm_a", spec, false);
+
+		if (ret == -EBUSY)
+			refused_shrinks++;
+		else if (ret == 0)
+			changed++;
+		else
+			fail_msg("quota set: %d %s", ret, nl->ext);
+		/* kvm_b's IDs come from the same map */
+		assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_b vpids 1"), 0);
+		assert_int_equal(vt_ctl(NULL, 0, "free kvm_b vpids all"), 0);
+		usleep(1000);
+	}
+	assert_int_equal(s.ret, 0);
+	print_message("stress: %s", s.out);
+	print_message("quota changes applied %d, refused below usage %d\n",
+		      changed, refused_shrinks);
+	assert_int_equal(sscanf(s.out, "allocs=%lld refused=%lld dup=%lld max_held=%d",
+				&allocs, &refused, &dup, &max_held), 4);
+	assert_int_equal(dup, 0);
+	assert_true(allocs > 1000);
+	assert_true(max_held <= 64);
+	assert_true(changed > 0);
+	assert_int_equal(vt_get(nl, "kvm_a", &in), 0);
+	assert_int_equal(in.u[VAC_RES_VPIDS].used, 0);
+	assert_true(in.u[VAC_RES_VPIDS].peak <= 64);
+	assert_true(in.u[VAC_RES_VPIDS].peak >= 8);
+	assert_int_equal(in.u[VAC_RES_VPIDS].failcnt, refused);
+	assert_int_equal(vt_vac_check(), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+		T(probe_matches_cpuid_and_overrides_apply),
+		T(bad_override_refuses_load),
+		T(declare_get_delete),
+		T(register_unregister_keeps_quota),
+		T(quota_set_is_all_or_nothing),
+		T(sum_of_quotas_never_exceeds_capacity),
+		T(refusal_over_quota_counts_failcnt),
+		T(shrink_below_used_refused_unless_forced),
+		T(asid_ranges_are_disjoint_and_owners_told),
+		T(dump_of_1000_instances_resumes),
+		T(rmmod_refused_while_registered),
+		T(changes_need_cap_net_admin),
+		T(malformed_requests_rejected_with_reason),
+		T(notifications_for_each_change),
+		T(allocation_dump_lists_runs_and_msr_slots),
+		T(allocation_dump_of_many_runs_resumes),
+		T(svm_enable_is_reference_counted),
+		T(threads_allocate_while_quotas_change),
+#undef T
+	};
+
+	return cmocka_run_group_tests_name("vm.vac", tests, NULL, NULL);
+}
