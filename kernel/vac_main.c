@@ -216,7 +216,7 @@ static int vac_refused(struct vac_instance *vi, u32 kind, int ret)
 	return ret;
 }
 
-int vac_id_alloc(struct vac_instance *vi, enum vac_resource kind)
+int vac_id_alloc(struct vac_instance *vi, enum vac_res kind)
 {
 	u32 id;
 	int ret;
@@ -228,7 +228,7 @@ int vac_id_alloc(struct vac_instance *vi, enum vac_resource kind)
 }
 EXPORT_SYMBOL_GPL(vac_id_alloc);
 
-int vac_id_claim(struct vac_instance *vi, enum vac_resource kind, u32 id)
+int vac_id_claim(struct vac_instance *vi, enum vac_res kind, u32 id)
 {
 	int ret;
 
@@ -239,7 +239,7 @@ int vac_id_claim(struct vac_instance *vi, enum vac_resource kind, u32 id)
 }
 EXPORT_SYMBOL_GPL(vac_id_claim);
 
-int vac_id_free(struct vac_instance *vi, enum vac_resource kind, u32 id)
+int vac_id_free(struct vac_instance *vi, enum vac_res kind, u32 id)
 {
 	int ret;
 

@@ -102,8 +102,8 @@ static int vac_nl_inst_fill(struct sk_buff *skb, struct vac_core_inst *ci,
 	spin_unlock(&vac_id_lock);
 
 	if (nla_put_string(skb, VAC_A_INST_NAME, ci->name) ||
-	    nla_put_u32(skb, VAC_A_INST_STATE, vi ? VAC_INSTANCE_ONLINE :
-						     VAC_INSTANCE_DECLARED) ||
+	    nla_put_u32(skb, VAC_A_INST_STATE, vi ? VAC_INSTANCE_STATE_ONLINE :
+						     VAC_INSTANCE_STATE_DECLARED) ||
 	    (vi && nla_put_string(skb, VAC_A_INST_MODULE, vi->module)) ||
 	    (refused >= 0 && nla_put_u32(skb, VAC_A_INST_REFUSED, refused)))
 		goto cancel;

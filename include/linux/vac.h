@@ -52,10 +52,10 @@ void *vac_instance_priv(const struct vac_instance *inst);
  * -ERANGE (ID outside the kind), -EBUSY (claimed by another instance).
  * These take a spinlock and do not sleep.
  */
-int vac_id_alloc(struct vac_instance *inst, enum vac_resource kind);
-int vac_id_claim(struct vac_instance *inst, enum vac_resource kind, u32 id);
+int vac_id_alloc(struct vac_instance *inst, enum vac_res kind);
+int vac_id_claim(struct vac_instance *inst, enum vac_res kind, u32 id);
 /* -ENOENT if the instance does not hold @id. */
-int vac_id_free(struct vac_instance *inst, enum vac_resource kind, u32 id);
+int vac_id_free(struct vac_instance *inst, enum vac_res kind, u32 id);
 
 /* The instance's ASID range for its per-CPU generation allocator. */
 void vac_asid_range(struct vac_instance *inst, u32 *base, u32 *len);

@@ -5,8 +5,8 @@
  * kernel threads at once.
  *
  * Commands are written to /sys/kernel/debug/vac_test/ctl, one per write;
- * the write fails with the command's errno, and reading the file returns
- * the last command's output:
+ * the write fails with the command's errno, and reading the same open
+ * file returns its last command's output:
  *
  *   register NAME            unregister NAME
  *   alloc NAME KIND COUNT    -> the IDs allocated; fails at the first refusal
@@ -52,7 +52,7 @@ struct vt_inst {
 
 static struct vt_inst vt_inst[VT_MAX_INST];
 static DEFINE_MUTEX(vt_lock);
-static char vt_out[VT_OUT];
+static char *vt_out;		/* the output buffer of the command running */
 static struct dentry *vt_dir;
 
 static struct vt_inst *vt_find(const char *name)
@@ -237,7 +237,7 @@ static int vt_stress_fn(void *arg)
 }
 
 static int vt_stress(struct vt_inst *t, u32 kind, u32 threads, u32 iters,
-		     u32 hold)
+		     u32 hold, char *out)
 {
 	struct vt_stress *s;
 	u32 i;
@@ -268,7 +268,7 @@ static int vt_stress(struct vt_inst *t, u32 kind, u32 threads, u32 iters,
 	}
 	wait_for_completion(&s->done);
 	mutex_lock(&vt_lock);
-	scnprintf(vt_out, VT_OUT, "allocs=%lld refused=%lld dup=%lld max_held=%d threads=%u\n",
+	scnprintf(out, VT_OUT, "allocs=%lld refused=%lld dup=%lld max_held=%d threads=%u\n",
 		  atomic64_read(&s->allocs), atomic64_read(&s->refused),
 		  atomic64_read(&s->dups), atomic_read(&s->max_held), i);
 	mutex_unlock(&vt_lock);
@@ -414,8 +414,10 @@ static int vt_exec(char *line)
 	}
 	if (!strcmp(argv[0], "stress") && argc == 6) {
 		/* Quota changes and other commands go on meanwhile. */
+		char *out = vt_out;
+
 		mutex_unlock(&vt_lock);
-		ret = vt_stress(t, kind, a[0], a[1], a[2]);
+		ret = vt_stress(t, kind, a[0], a[1], a[2], out);
 		mutex_lock(&vt_lock);
 		return ret;
 	}
@@ -434,6 +436,7 @@ static ssize_t vt_ctl_write(struct file *f, const char __user *ubuf,
 	if (IS_ERR(line))
 		return PTR_ERR(line);
 	mutex_lock(&vt_lock);
+	vt_out = f->private_data;
 	ret = vt_exec(line);
 	mutex_unlock(&vt_lock);
 	kfree(line);
@@ -443,16 +446,31 @@ static ssize_t vt_ctl_write(struct file *f, const char __user *ubuf,
 static ssize_t vt_ctl_read(struct file *f, char __user *ubuf, size_t len,
 			   loff_t *ppos)
 {
+	const char *out = f->private_data;
 	ssize_t ret;
 
 	mutex_lock(&vt_lock);
-	ret = simple_read_from_buffer(ubuf, len, ppos, vt_out, strlen(vt_out));
+	ret = simple_read_from_buffer(ubuf, len, ppos, out, strlen(out));
 	mutex_unlock(&vt_lock);
 	return ret;
 }
 
+static int vt_ctl_open(struct inode *inode, struct file *f)
+{
+	f->private_data = kzalloc(VT_OUT, GFP_KERNEL);
+	return f->private_data ? 0 : -ENOMEM;
+}
+
+static int vt_ctl_release(struct inode *inode, struct file *f)
+{
+	kfree(f->private_data);
+	return 0;
+}
+
 static const struct file_operations vt_ctl_fops = {
 	.owner	= THIS_MODULE,
+	.open	= vt_ctl_open,
+	.release = vt_ctl_release,
 	.read	= vt_ctl_read,
 	.write	= vt_ctl_write,
 	.llseek	= default_llseek,

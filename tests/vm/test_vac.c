@@ -18,31 +18,36 @@
 #include <cpuid.h>
 #include <cmocka.h>
 
+#include <netlink/msg.h>
+#include <netlink/attr.h>
+
 #include "vt.h"
 
 /* Capacities used by most tests: SEV counts by parameter, as QEMU has none. */
 #define VAC_PARAMS "cap_sev_asids=4 cap_sev_es_asids=4 cap_vpids=1000 cap_pmu_counters=6"
 
-struct ctx {
-	struct vt_nl nl;
-};
+static struct vac *handle;
 
 static int setup(void **state)
 {
-	static struct ctx c;
-
 	vt_unload_all();
 	assert_int_equal(vt_load_vac(VAC_PARAMS), 0);
-	assert_int_equal(vt_nl_open(&c.nl), 0);
-	*state = &c;
+	assert_int_equal(vac_open(&handle), 0);
 	return 0;
+}
+
+/* Load vac.ko again with other parameters. */
+static void reload_vac(const char *params)
+{
+	handle = vac_close(handle);
+	assert_int_equal(vt_rmmod("vac"), 0);
+	assert_int_equal(vt_load_vac(params), 0);
+	assert_int_equal(vac_open(&handle), 0);
 }
 
 static int teardown(void **state)
 {
-	struct ctx *c = *state;
-
-	vt_nl_close(&c->nl);
+	handle = vac_close(handle);
 	assert_int_equal(vt_vac_check(), 0);
 	int ret = vt_rmmod("vac_test");
 
@@ -51,16 +56,16 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct vt_nl *NL(void **state)
+static struct vac *NL(void **state)
 {
-	return &((struct ctx *)*state)->nl;
+	return handle;
 }
 
 static uint32_t cap_of(void **state, uint32_t kind)
 {
-	struct vt_res r;
+	struct vac_resource_info r;
 
-	assert_int_equal(vt_res_get(NL(state), kind, &r), 0);
+	assert_int_equal(vac_resource_get(NL(state), kind, &r), 0);
 	return r.capacity;
 }
 
@@ -77,13 +82,13 @@ static uint32_t cpuid_reg(uint32_t leaf, int reg)
 enum { EAX, EBX, ECX, EDX };
 
 /* The probe, computed again here from CPUID in user space. */
-static void expected_probe(uint32_t exp[VT_KINDS])
+static void expected_probe(uint32_t exp[VAC_NR_RESOURCES])
 {
 	uint32_t max_ext = cpuid_reg(0x80000000, EAX);
 	uint32_t vendor_ebx = cpuid_reg(0, EBX);
 	bool amd = vendor_ebx == 0x68747541;	/* "Auth" */
 
-	memset(exp, 0, sizeof(uint32_t) * VT_KINDS);
+	memset(exp, 0, sizeof(uint32_t) * VAC_NR_RESOURCES);
 	if (cpuid_reg(0x80000001, ECX) & (1u << 2)) {	/* SVM */
 		uint32_t nasid = cpuid_reg(0x8000000a, EBX), max_sev = 0;
 
@@ -101,81 +106,82 @@ static void expected_probe(uint32_t exp[VT_KINDS])
 
 static void probe_matches_cpuid_and_overrides_apply(void **state)
 {
-	uint32_t exp[VT_KINDS];
-	struct vt_res r;
+	uint32_t exp[VAC_NR_RESOURCES];
+	struct vac_resource_info r;
 	uint32_t k;
 
 	expected_probe(exp);
 	/* QEMU -cpu EPYC: SVM with 16 ASIDs, no SEV leaf. */
 	assert_int_equal(exp[VAC_RES_ASIDS], 15);
-	for (k = 0; k < VT_KINDS; k++) {
-		assert_int_equal(vt_res_get(NL(state), k, &r), 0);
+	for (k = 0; k < VAC_NR_RESOURCES; k++) {
+		assert_int_equal(vac_resource_get(NL(state), k, &r), 0);
 		assert_int_equal(r.kind, k);
 		assert_int_equal(r.probed, exp[k]);
 		assert_int_equal(r.reserved, 0);
 		assert_int_equal(r.used, 0);
 	}
-	assert_int_equal(vt_res_get(NL(state), VAC_RES_SEV_ASIDS, &r), 0);
+	assert_int_equal(vac_resource_get(NL(state), VAC_RES_SEV_ASIDS, &r), 0);
 	assert_true(r.overridden);
 	assert_int_equal(r.capacity, 4);
 	assert_int_equal(r.first, 5);		/* after SEV-ES 1..4 */
-	assert_int_equal(vt_res_get(NL(state), VAC_RES_SEV_ES_ASIDS, &r), 0);
+	assert_int_equal(vac_resource_get(NL(state), VAC_RES_SEV_ES_ASIDS, &r), 0);
 	assert_int_equal(r.first, 1);
-	assert_int_equal(vt_res_get(NL(state), VAC_RES_ASIDS, &r), 0);
+	assert_int_equal(vac_resource_get(NL(state), VAC_RES_ASIDS, &r), 0);
 	assert_false(r.overridden);
 	assert_int_equal(r.first, 9);		/* after SEV 5..8 */
 	assert_int_equal(r.capacity, 16 - 9);	/* the rest of nASID */
-	assert_int_equal(vt_res_get(NL(state), VAC_RES_VPIDS, &r), 0);
+	assert_int_equal(vac_resource_get(NL(state), VAC_RES_VPIDS, &r), 0);
 	assert_int_equal(r.capacity, 1000);
-	assert_int_equal(vt_res_get(NL(state), VAC_RES_MSR_SLOTS, &r), 0);
+	assert_int_equal(vac_resource_get(NL(state), VAC_RES_MSR_SLOTS, &r), 0);
 	assert_false(r.overridden);
 	assert_int_equal(r.capacity, 16);
 }
 
 static void bad_override_refuses_load(void **state)
 {
-	vt_nl_close(NL(state));
+	handle = vac_close(handle);
 	assert_int_equal(vt_rmmod("vac"), 0);
 	assert_int_equal(vt_load_vac("cap_msr_slots=17"), -EINVAL);
 	assert_int_equal(vt_load_vac("cap_vpids=-2"), -EINVAL);
+	assert_int_equal(vac_open(&handle), -ENOENT);
 	assert_int_equal(vt_load_vac(VAC_PARAMS), 0);
-	assert_int_equal(vt_nl_open(NL(state)), 0);
+	assert_int_equal(vac_open(&handle), 0);
 }
 
 /* ---- instances ---- */
 
 static void declare_get_delete(void **state)
 {
-	struct vt_nl *nl = NL(state);
-	struct vt_inst in;
+	struct vac *nl = NL(state);
+	struct vac_instance_info in;
 
-	assert_int_equal(vt_declare(nl, "kvm_b"), 0);
-	assert_int_equal(vt_get(nl, "kvm_b", &in), 0);
+	assert_int_equal(vac_instance_declare(nl, "kvm_b"), 0);
+	assert_int_equal(vac_instance_get(nl, "kvm_b", &in), 0);
 	assert_string_equal(in.name, "kvm_b");
-	assert_int_equal(in.state, VAC_INSTANCE_DECLARED);
-	assert_int_equal(in.u[VAC_RES_VPIDS].quota, 0);
-	assert_int_equal(vt_declare(nl, "kvm_b"), -EEXIST);
-	assert_string_equal(nl->ext, "instance exists");
-	assert_int_equal(vt_declare(nl, "KVM-B"), -EINVAL);
-	assert_non_null(strstr(nl->ext, "[a-z0-9_]"));
-	assert_int_equal(vt_declare(nl, ""), -EINVAL);
-	assert_int_equal(vt_delete(nl, "kvm_b"), 0);
-	assert_int_equal(vt_get(nl, "kvm_b", &in), -ENOENT);
-	assert_string_equal(nl->ext, "no such instance");
-	assert_int_equal(vt_delete(nl, "kvm_b"), -ENOENT);
+	assert_int_equal(in.state, VAC_INSTANCE_STATE_DECLARED);
+	assert_int_equal(in.usage[VAC_RES_VPIDS].quota, 0);
+	assert_int_equal(vac_instance_declare(nl, "kvm_b"), -EEXIST);
+	assert_string_equal(vac_errmsg(nl), "instance exists");
+	assert_int_equal(vac_instance_declare(nl, "KVM-B"), -EINVAL);
+	assert_non_null(strstr(vac_errmsg(nl), "[a-z0-9_]"));
+	assert_int_equal(vac_instance_declare(nl, ""), -EINVAL);
+	assert_int_equal(vac_instance_delete(nl, "kvm_b"), 0);
+	assert_int_equal(vac_instance_get(nl, "kvm_b", &in), -ENOENT);
+	assert_string_equal(vac_errmsg(nl), "no such instance");
+	assert_int_equal(vac_instance_delete(nl, "kvm_b"), -ENOENT);
 }
 
 static void register_unregister_keeps_quota(void **state)
 {
-	struct vt_nl *nl = NL(state);
-	struct vt_inst in;
+	struct vac *nl = NL(state);
+	struct vac_instance_info in;
 	char out[512];
 
-	assert_int_equal(vt_declare(nl, "kvm_b"), 0);
+	assert_int_equal(vac_instance_declare(nl, "kvm_b"), 0);
 	assert_int_equal(vt_quota(nl, "kvm_b", "vpids=10 sev_asids=2 msr_slots=2", false), 0);
 	assert_int_equal(vt_load_test("instances=kvm_b"), 0);
-	assert_int_equal(vt_get(nl, "kvm_b", &in), 0);
-	assert_int_equal(in.state, VAC_INSTANCE_ONLINE);
+	assert_int_equal(vac_instance_get(nl, "kvm_b", &in), 0);
+	assert_int_equal(in.state, VAC_INSTANCE_STATE_ONLINE);
 	assert_string_equal(in.module, "vac_test");
 
 	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_b vpids 5"), 0);
@@ -183,22 +189,22 @@ static void register_unregister_keeps_quota(void **state)
 	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_b sev_asids 2"), 0);
 	assert_string_equal(out, "5 6 ");
 	assert_int_equal(vt_ctl(out, sizeof(out), "msr_get kvm_b 0xc0000103"), 0);
-	assert_int_equal(vt_get(nl, "kvm_b", &in), 0);
-	assert_int_equal(in.u[VAC_RES_VPIDS].used, 5);
-	assert_int_equal(in.u[VAC_RES_SEV_ASIDS].used, 2);
-	assert_int_equal(in.u[VAC_RES_MSR_SLOTS].used, 1);
+	assert_int_equal(vac_instance_get(nl, "kvm_b", &in), 0);
+	assert_int_equal(in.usage[VAC_RES_VPIDS].used, 5);
+	assert_int_equal(in.usage[VAC_RES_SEV_ASIDS].used, 2);
+	assert_int_equal(in.usage[VAC_RES_MSR_SLOTS].used, 1);
 	/* A registered instance with no ASIDs has no range to report. */
-	assert_false(in.u[VAC_RES_ASIDS].has_base);
+	assert_false(in.usage[VAC_RES_ASIDS].has_base);
 
 	/* Unregister without freeing: VAC releases everything. */
 	assert_int_equal(vt_ctl(NULL, 0, "unregister kvm_b"), 0);
-	assert_int_equal(vt_get(nl, "kvm_b", &in), 0);
-	assert_int_equal(in.state, VAC_INSTANCE_DECLARED);
-	assert_int_equal(in.u[VAC_RES_VPIDS].used, 0);
-	assert_int_equal(in.u[VAC_RES_SEV_ASIDS].used, 0);
-	assert_int_equal(in.u[VAC_RES_MSR_SLOTS].used, 0);
-	assert_int_equal(in.u[VAC_RES_VPIDS].quota, 10);
-	assert_int_equal(in.u[VAC_RES_VPIDS].peak, 5);
+	assert_int_equal(vac_instance_get(nl, "kvm_b", &in), 0);
+	assert_int_equal(in.state, VAC_INSTANCE_STATE_DECLARED);
+	assert_int_equal(in.usage[VAC_RES_VPIDS].used, 0);
+	assert_int_equal(in.usage[VAC_RES_SEV_ASIDS].used, 0);
+	assert_int_equal(in.usage[VAC_RES_MSR_SLOTS].used, 0);
+	assert_int_equal(in.usage[VAC_RES_VPIDS].quota, 10);
+	assert_int_equal(in.usage[VAC_RES_VPIDS].peak, 5);
 	assert_int_equal(vt_vac_check(), 0);
 
 	/* The upgrade case: the same name comes back and gets its share. */
@@ -207,74 +213,74 @@ static void register_unregister_keeps_quota(void **state)
 	assert_string_equal(out, "1 2 3 4 5 6 7 8 9 10 ");
 	/* A registered name cannot be registered twice or deleted. */
 	assert_int_equal(vt_ctl(NULL, 0, "register kvm_b"), -EEXIST);
-	assert_int_equal(vt_delete(nl, "kvm_b"), -EBUSY);
-	assert_string_equal(nl->ext, "instance is registered by a module");
+	assert_int_equal(vac_instance_delete(nl, "kvm_b"), -EBUSY);
+	assert_string_equal(vac_errmsg(nl), "instance is registered by a module");
 	assert_int_equal(vt_rmmod("vac_test"), 0);
-	assert_int_equal(vt_get(nl, "kvm_b", &in), 0);
-	assert_int_equal(in.u[VAC_RES_VPIDS].used, 0);
+	assert_int_equal(vac_instance_get(nl, "kvm_b", &in), 0);
+	assert_int_equal(in.usage[VAC_RES_VPIDS].used, 0);
 }
 
 /* ---- quotas ---- */
 
 static void quota_set_is_all_or_nothing(void **state)
 {
-	struct vt_nl *nl = NL(state);
-	struct vt_inst before, after;
+	struct vac *nl = NL(state);
+	struct vac_instance_info before, after;
 
-	assert_int_equal(vt_declare(nl, "kvm_a"), 0);
+	assert_int_equal(vac_instance_declare(nl, "kvm_a"), 0);
 	assert_int_equal(vt_quota(nl, "kvm_a", "asids=4 vpids=100 pmu_counters=2", false), 0);
-	assert_int_equal(vt_get(nl, "kvm_a", &before), 0);
-	assert_int_equal(before.u[VAC_RES_ASIDS].quota, 4);
-	assert_int_equal(before.u[VAC_RES_VPIDS].quota, 100);
-	assert_int_equal(before.u[VAC_RES_PMU_COUNTERS].quota, 2);
-	assert_true(before.u[VAC_RES_ASIDS].has_base);
+	assert_int_equal(vac_instance_get(nl, "kvm_a", &before), 0);
+	assert_int_equal(before.usage[VAC_RES_ASIDS].quota, 4);
+	assert_int_equal(before.usage[VAC_RES_VPIDS].quota, 100);
+	assert_int_equal(before.usage[VAC_RES_PMU_COUNTERS].quota, 2);
+	assert_true(before.usage[VAC_RES_ASIDS].has_base);
 
 	/* vpids would fit, sev_asids would not: neither changes. */
 	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=50 sev_asids=5", false), -ENOSPC);
-	assert_non_null(strstr(nl->ext, "free capacity"));
-	assert_true(nl->ext_attr_off > 0);
-	assert_int_equal(vt_get(nl, "kvm_a", &after), 0);
+	assert_non_null(strstr(vac_errmsg(nl), "free capacity"));
+	assert_true(vac_err_offset(nl) > 0);
+	assert_int_equal(vac_instance_get(nl, "kvm_a", &after), 0);
 	assert_memory_equal(&before, &after, sizeof(before));
 
 	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=50 vpids=60", false), -EINVAL);
-	assert_string_equal(nl->ext, "resource kind given twice");
+	assert_string_equal(vac_errmsg(nl), "resource kind given twice");
 	assert_int_equal(vt_quota(nl, "nobody", "vpids=1", false), -ENOENT);
-	assert_int_equal(vt_get(nl, "kvm_a", &after), 0);
+	assert_int_equal(vac_instance_get(nl, "kvm_a", &after), 0);
 	assert_memory_equal(&before, &after, sizeof(before));
 }
 
 static void sum_of_quotas_never_exceeds_capacity(void **state)
 {
-	struct vt_nl *nl = NL(state);
+	struct vac *nl = NL(state);
 	uint32_t cap = cap_of(state, VAC_RES_VPIDS);
-	struct vt_res r;
+	struct vac_resource_info r;
 	char spec[64];
 
-	assert_int_equal(vt_declare(nl, "kvm_a"), 0);
-	assert_int_equal(vt_declare(nl, "kvm_b"), 0);
+	assert_int_equal(vac_instance_declare(nl, "kvm_a"), 0);
+	assert_int_equal(vac_instance_declare(nl, "kvm_b"), 0);
 	snprintf(spec, sizeof(spec), "vpids=%u", cap - 100);
 	assert_int_equal(vt_quota(nl, "kvm_a", spec, false), 0);
 	assert_int_equal(vt_quota(nl, "kvm_b", "vpids=101", false), -ENOSPC);
 	assert_int_equal(vt_quota(nl, "kvm_b", "vpids=100", false), 0);
-	assert_int_equal(vt_res_get(nl, VAC_RES_VPIDS, &r), 0);
+	assert_int_equal(vac_resource_get(nl, VAC_RES_VPIDS, &r), 0);
 	assert_int_equal(r.reserved, cap);
 	/* Even forced, a quota is a guarantee: the sum stays. */
 	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=901", true), -ENOSPC);
 	/* Shrinking one makes room for the other. */
 	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=800", false), 0);
 	assert_int_equal(vt_quota(nl, "kvm_b", "vpids=200", false), 0);
-	assert_int_equal(vt_res_get(nl, VAC_RES_VPIDS, &r), 0);
+	assert_int_equal(vac_resource_get(nl, VAC_RES_VPIDS, &r), 0);
 	assert_int_equal(r.reserved, 1000);
 	/* Deleting a declared instance returns its quota. */
-	assert_int_equal(vt_delete(nl, "kvm_b"), 0);
-	assert_int_equal(vt_res_get(nl, VAC_RES_VPIDS, &r), 0);
+	assert_int_equal(vac_instance_delete(nl, "kvm_b"), 0);
+	assert_int_equal(vac_resource_get(nl, VAC_RES_VPIDS, &r), 0);
 	assert_int_equal(r.reserved, 800);
 }
 
 static void refusal_over_quota_counts_failcnt(void **state)
 {
-	struct vt_nl *nl = NL(state);
-	struct vt_inst in;
+	struct vac *nl = NL(state);
+	struct vac_instance_info in;
 	char out[256];
 
 	assert_int_equal(vt_load_test("instances=kvm_a"), 0);
@@ -285,37 +291,37 @@ static void refusal_over_quota_counts_failcnt(void **state)
 	assert_int_equal(vt_ctl(NULL, 0, "claim kvm_a pmu_counters 3"), 0);
 	assert_int_equal(vt_ctl(NULL, 0, "claim kvm_a pmu_counters 4"), -EDQUOT);
 	assert_int_equal(vt_ctl(NULL, 0, "claim kvm_a pmu_counters 6"), -ERANGE);
-	assert_int_equal(vt_get(nl, "kvm_a", &in), 0);
-	assert_int_equal(in.u[VAC_RES_VPIDS].used, 3);
-	assert_int_equal(in.u[VAC_RES_VPIDS].failcnt, 2);
-	assert_int_equal(in.u[VAC_RES_PMU_COUNTERS].failcnt, 1);
+	assert_int_equal(vac_instance_get(nl, "kvm_a", &in), 0);
+	assert_int_equal(in.usage[VAC_RES_VPIDS].used, 3);
+	assert_int_equal(in.usage[VAC_RES_VPIDS].failcnt, 2);
+	assert_int_equal(in.usage[VAC_RES_PMU_COUNTERS].failcnt, 1);
 	/* Freeing one makes room for exactly one. */
 	assert_int_equal(vt_ctl(NULL, 0, "free kvm_a vpids 2"), 0);
 	assert_int_equal(vt_ctl(NULL, 0, "free kvm_a vpids 2"), -ENOENT);
 	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_a vpids 1"), 0);
 	assert_string_equal(out, "2 ");
-	assert_int_equal(vt_get(nl, "kvm_a", &in), 0);
-	assert_int_equal(in.u[VAC_RES_VPIDS].peak, 3);
+	assert_int_equal(vac_instance_get(nl, "kvm_a", &in), 0);
+	assert_int_equal(in.usage[VAC_RES_VPIDS].peak, 3);
 }
 
 static void shrink_below_used_refused_unless_forced(void **state)
 {
-	struct vt_nl *nl = NL(state);
-	struct vt_inst before, in;
+	struct vac *nl = NL(state);
+	struct vac_instance_info before, in;
 
 	assert_int_equal(vt_load_test("instances=kvm_a"), 0);
 	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=8", false), 0);
 	assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_a vpids 8"), 0);
-	assert_int_equal(vt_get(nl, "kvm_a", &before), 0);
+	assert_int_equal(vac_instance_get(nl, "kvm_a", &before), 0);
 	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=4", false), -EBUSY);
-	assert_non_null(strstr(nl->ext, "below current usage"));
-	assert_int_equal(vt_get(nl, "kvm_a", &in), 0);
+	assert_non_null(strstr(vac_errmsg(nl), "below current usage"));
+	assert_int_equal(vac_instance_get(nl, "kvm_a", &in), 0);
 	assert_memory_equal(&before, &in, sizeof(in));
 
 	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=4", true), 0);
-	assert_int_equal(vt_get(nl, "kvm_a", &in), 0);
-	assert_int_equal(in.u[VAC_RES_VPIDS].quota, 4);
-	assert_int_equal(in.u[VAC_RES_VPIDS].used, 8);	/* keeps what it has */
+	assert_int_equal(vac_instance_get(nl, "kvm_a", &in), 0);
+	assert_int_equal(in.usage[VAC_RES_VPIDS].quota, 4);
+	assert_int_equal(in.usage[VAC_RES_VPIDS].used, 8);	/* keeps what it has */
 	assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_a vpids 1"), -EDQUOT);
 	for (int id = 1; id <= 5; id++)
 		assert_int_equal(vt_ctl(NULL, 0, "free kvm_a vpids %d", id), 0);
@@ -346,19 +352,19 @@ static struct range told(const char *name)
 
 static void assert_ranges_disjoint(void **state, const char *const *names, int n)
 {
-	struct vt_res res;
+	struct vac_resource_info res;
 	struct range r[8];
 
-	assert_int_equal(vt_res_get(NL(state), VAC_RES_ASIDS, &res), 0);
+	assert_int_equal(vac_resource_get(NL(state), VAC_RES_ASIDS, &res), 0);
 	for (int i = 0; i < n; i++) {
-		struct vt_inst in;
+		struct vac_instance_info in;
 
 		r[i] = told(names[i]);
-		assert_int_equal(vt_get(NL(state), names[i], &in), 0);
-		assert_int_equal(in.u[VAC_RES_ASIDS].quota, r[i].len);
-		assert_int_equal(in.u[VAC_RES_ASIDS].used, r[i].len);
+		assert_int_equal(vac_instance_get(NL(state), names[i], &in), 0);
+		assert_int_equal(in.usage[VAC_RES_ASIDS].quota, r[i].len);
+		assert_int_equal(in.usage[VAC_RES_ASIDS].used, r[i].len);
 		if (r[i].len) {
-			assert_int_equal(in.u[VAC_RES_ASIDS].base, r[i].base);
+			assert_int_equal(in.usage[VAC_RES_ASIDS].base, r[i].base);
 			assert_true(r[i].base >= res.first);
 			assert_true(r[i].base + r[i].len <= res.first + res.capacity);
 		}
@@ -372,15 +378,13 @@ static void assert_ranges_disjoint(void **state, const char *const *names, int n
 static void asid_ranges_are_disjoint_and_owners_told(void **state)
 {
 	static const char *const names[] = { "kvm_a", "kvm_b", "kvm_c" };
-	struct vt_nl *nl = NL(state);
-	struct vt_res res;
+	struct vac *nl = NL(state);
+	struct vac_resource_info res;
 
 	/* The real probe: 15 ASIDs (QEMU's 16 minus the host's). */
-	vt_nl_close(nl);
-	assert_int_equal(vt_rmmod("vac"), 0);
-	assert_int_equal(vt_load_vac(NULL), 0);
-	assert_int_equal(vt_nl_open(nl), 0);
-	assert_int_equal(vt_res_get(nl, VAC_RES_ASIDS, &res), 0);
+	reload_vac(NULL);
+	nl = NL(state);
+	assert_int_equal(vac_resource_get(nl, VAC_RES_ASIDS, &res), 0);
 	assert_int_equal(res.first, 1);
 	assert_int_equal(res.capacity, 15);
 
@@ -417,15 +421,15 @@ static void asid_ranges_are_disjoint_and_owners_told(void **state)
 
 static void dump_of_1000_instances_resumes(void **state)
 {
-	struct vt_nl *nl = NL(state);
-	static struct vt_inst all[1100];
+	struct vac *nl = NL(state);
+	static struct vac_instance_info all[1100];
 	static bool seen[1000];
 	char name[VAC_NAME_LEN];
 	int n;
 
 	for (int i = 0; i < 1000; i++) {
 		snprintf(name, sizeof(name), "inst_%04d", i);
-		assert_int_equal(vt_declare(nl, name), 0);
+		assert_int_equal(vac_instance_declare(nl, name), 0);
 	}
 	assert_int_equal(vt_quota(nl, "inst_0999", "vpids=7", false), 0);
 	n = vt_dump(nl, all, 1100);
@@ -437,9 +441,9 @@ static void dump_of_1000_instances_resumes(void **state)
 		assert_false(seen[idx]);
 		seen[idx] = true;
 		if (idx == 999)
-			assert_int_equal(all[i].u[VAC_RES_VPIDS].quota, 7);
+			assert_int_equal(all[i].usage[VAC_RES_VPIDS].quota, 7);
 	}
-	/* 1000 objects of ~400 bytes cannot fit one message: it resumed. */
+	/* 1000 objects of ~400 bytes cannot fit a 32 KiB message: it resumed. */
 	for (int i = 0; i < 1000; i++)
 		assert_true(seen[i]);
 }
@@ -452,46 +456,43 @@ static void rmmod_refused_while_registered(void **state)
 	assert_int_equal(vt_rmmod("vac"), -EWOULDBLOCK);
 	assert_int_equal(vt_ctl(NULL, 0, "unregister kvm_a"), 0);
 	assert_int_equal(vt_rmmod("vac_test"), 0);
-	vt_nl_close(NL(state));
-	assert_int_equal(vt_rmmod("vac"), 0);
-	assert_int_equal(vt_load_vac(VAC_PARAMS), 0);
-	assert_int_equal(vt_nl_open(NL(state)), 0);
+	reload_vac(VAC_PARAMS);
 }
 
 /* ---- permissions ---- */
 
 static void changes_need_cap_net_admin(void **state)
 {
-	struct vt_nl *nl = NL(state);
-	struct vt_inst before[4], after[4];
+	struct vac *nl = NL(state);
+	struct vac_instance_info before[4], after[4];
 	pid_t pid;
 	int st;
 
-	assert_int_equal(vt_declare(nl, "kvm_a"), 0);
+	assert_int_equal(vac_instance_declare(nl, "kvm_a"), 0);
 	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=5", false), 0);
 	assert_int_equal(vt_dump(nl, before, 4), 1);
 
 	pid = fork();
 	if (pid == 0) {
-		struct vt_nl u;
-		struct vt_inst in;
-		struct vt_res r;
+		struct vac *u;
+		struct vac_instance_info in;
+		struct vac_resource_info r;
 		int bad = 0;
 
 		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
 			_exit(100);
-		if (vt_nl_open(&u))
+		if (vac_open(&u))
 			_exit(101);
-		bad |= (vt_declare(&u, "kvm_x") != -EPERM) << 0;
-		bad |= (vt_delete(&u, "kvm_a") != -EPERM) << 1;
-		bad |= (vt_quota(&u, "kvm_a", "vpids=1", false) != -EPERM) << 2;
-		bad |= (vt_quota(&u, "kvm_a", "vpids=1", true) != -EPERM) << 3;
+		bad |= (vac_instance_declare(u, "kvm_x") != -EPERM) << 0;
+		bad |= (vac_instance_delete(u, "kvm_a") != -EPERM) << 1;
+		bad |= (vt_quota(u, "kvm_a", "vpids=1", false) != -EPERM) << 2;
+		bad |= (vt_quota(u, "kvm_a", "vpids=1", true) != -EPERM) << 3;
 		/* reads are open */
-		bad |= (vt_get(&u, "kvm_a", &in) != 0) << 4;
-		bad |= (vt_res_get(&u, VAC_RES_VPIDS, &r) != 0) << 5;
-		vt_nl_close(&u);
+		bad |= (vac_instance_get(u, "kvm_a", &in) != 0) << 4;
+		bad |= (vac_resource_get(u, VAC_RES_VPIDS, &r) != 0) << 5;
+		vac_close(u);
 		/* events name instances: listening needs CAP_NET_ADMIN */
-		bad |= (vt_monitor_open(&u) != -EPERM) << 6;
+		bad |= (vac_monitor_open(&u) != -EPERM) << 6;
 		_exit(bad);
 	}
 	assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -503,12 +504,17 @@ static void changes_need_cap_net_admin(void **state)
 
 /* ---- malformed requests ---- */
 
-static int raw_call(struct vt_nl *nl, uint8_t cmd, void (*fill)(struct nl_msg *))
+/* The attributes @fill writes, sent as they are. */
+static int raw_call(struct vac *h, uint8_t cmd, void (*fill)(struct nl_msg *))
 {
-	struct nl_msg *msg = vt_msg(nl, cmd, 0);
+	struct nl_msg *msg = nlmsg_alloc();
+	int ret;
 
 	fill(msg);
-	return vt_nl_call(nl, msg, NULL, NULL);
+	ret = vac_send_raw(h, cmd, 0, nlmsg_data(nlmsg_hdr(msg)),
+			   nlmsg_datalen(nlmsg_hdr(msg)));
+	nlmsg_free(msg);
+	return ret;
 }
 
 static void f_none(struct nl_msg *m) { (void)m; }
@@ -603,23 +609,23 @@ static void malformed_requests_rejected_with_reason(void **state)
 		{ VAC_CMD_QUOTA_SET, f_q_no_name, -EINVAL, "missing attribute" },
 		{ VAC_CMD_QUOTA_SET, f_q_used_attr, -EINVAL, "" },
 	};
-	struct vt_nl *nl = NL(state);
-	struct vt_inst before[4], after[4];
+	struct vac *nl = NL(state);
+	struct vac_instance_info before[4], after[4];
 	int wrong = 0;
 
-	assert_int_equal(vt_declare(nl, "kvm_a"), 0);
+	assert_int_equal(vac_instance_declare(nl, "kvm_a"), 0);
 	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=5", false), 0);
 	assert_int_equal(vt_dump(nl, before, 4), 1);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int ret = raw_call(nl, cases[i].cmd, cases[i].fill);
 
 		/* a reason, and the attribute: the bad one or the missing one */
-		if (ret != cases[i].err || !nl->ext[0] ||
-		    !strstr(nl->ext, cases[i].ext) ||
-		    (nl->ext_attr_off < 0 && nl->ext_miss_type < 0)) {
+		if (ret != cases[i].err || !vac_errmsg(nl)[0] ||
+		    !strstr(vac_errmsg(nl), cases[i].ext) ||
+		    (vac_err_offset(nl) < 0 && vac_err_missing(nl) < 0)) {
 			print_error("case %zu: cmd %u: got %d \"%s\" at %d, want %d \"%s\"\n",
-				    i, cases[i].cmd, ret, nl->ext,
-				    nl->ext_attr_off, cases[i].err, cases[i].ext);
+				    i, cases[i].cmd, ret, vac_errmsg(nl),
+				    vac_err_offset(nl), cases[i].err, cases[i].ext);
 			wrong++;
 		}
 	}
@@ -630,92 +636,74 @@ static void malformed_requests_rejected_with_reason(void **state)
 
 /* ---- notifications ---- */
 
-static void expect_event(struct vt_nl *mon, uint8_t cmd, const char *name,
-			 struct vt_inst *ev)
+static void expect_event(struct vac *mon, enum vac_event_type type,
+			 const char *name, struct vac_event *ev)
 {
-	if (vt_monitor_next(mon, ev, 2000))
-		fail_msg("no event %u for %s", cmd, name);
-	if (ev->cmd != cmd || strcmp(ev->name, name))
-		fail_msg("event %u for %s, want %u for %s", ev->cmd, ev->name,
-			 cmd, name);
+	if (vt_event(mon, ev, 2000))
+		fail_msg("no event %s for %s", vac_event_name(type), name);
+	if (ev->type != type || strcmp(ev->inst.name, name))
+		fail_msg("event %s for %s, want %s for %s",
+			 vac_event_name(ev->type), ev->inst.name,
+			 vac_event_name(type), name);
 }
 
 static void notifications_for_each_change(void **state)
 {
-	struct vt_nl *nl = NL(state), mon;
-	struct vt_inst ev;
+	struct vac *nl = NL(state), *mon;
+	struct vac_event ev;
 
-	assert_int_equal(vt_monitor_open(&mon), 0);
-	assert_int_equal(vt_declare(nl, "kvm_a"), 0);
-	expect_event(&mon, VAC_CMD_INSTANCE_NEW_NTF, "kvm_a", &ev);
-	assert_int_equal(ev.state, VAC_INSTANCE_DECLARED);
+	assert_int_equal(vac_monitor_open(&mon), 0);
+	assert_int_equal(vac_instance_declare(nl, "kvm_a"), 0);
+	expect_event(mon, VAC_EVENT_INSTANCE_NEW, "kvm_a", &ev);
+	assert_int_equal(ev.inst.state, VAC_INSTANCE_STATE_DECLARED);
 	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=1", false), 0);
-	expect_event(&mon, VAC_CMD_QUOTA_NTF, "kvm_a", &ev);
-	assert_int_equal(ev.u[VAC_RES_VPIDS].quota, 1);
+	expect_event(mon, VAC_EVENT_QUOTA, "kvm_a", &ev);
+	assert_int_equal(ev.inst.usage[VAC_RES_VPIDS].quota, 1);
 	assert_int_equal(vt_load_test("instances=kvm_a"), 0);
-	expect_event(&mon, VAC_CMD_INSTANCE_ONLINE_NTF, "kvm_a", &ev);
-	assert_string_equal(ev.module, "vac_test");
+	expect_event(mon, VAC_EVENT_INSTANCE_ONLINE, "kvm_a", &ev);
+	assert_string_equal(ev.inst.module, "vac_test");
 	assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_a vpids 2"), -EDQUOT);
-	expect_event(&mon, VAC_CMD_ALLOC_REFUSED_NTF, "kvm_a", &ev);
+	expect_event(mon, VAC_EVENT_ALLOC_REFUSED, "kvm_a", &ev);
 	assert_int_equal(ev.refused, VAC_RES_VPIDS);
-	assert_int_equal(ev.u[VAC_RES_VPIDS].failcnt, 1);
+	assert_int_equal(ev.inst.usage[VAC_RES_VPIDS].failcnt, 1);
 	/* Registering an undeclared name declares it first. */
 	assert_int_equal(vt_ctl(NULL, 0, "register kvm_b"), 0);
-	expect_event(&mon, VAC_CMD_INSTANCE_NEW_NTF, "kvm_b", &ev);
-	expect_event(&mon, VAC_CMD_INSTANCE_ONLINE_NTF, "kvm_b", &ev);
+	expect_event(mon, VAC_EVENT_INSTANCE_NEW, "kvm_b", &ev);
+	expect_event(mon, VAC_EVENT_INSTANCE_ONLINE, "kvm_b", &ev);
 	assert_int_equal(vt_quota(nl, "kvm_a", "asids=1", false), 0);
-	expect_event(&mon, VAC_CMD_QUOTA_NTF, "kvm_a", &ev);
+	expect_event(mon, VAC_EVENT_QUOTA, "kvm_a", &ev);
 	assert_int_equal(vt_ctl(NULL, 0, "unregister kvm_a"), 0);
-	expect_event(&mon, VAC_CMD_INSTANCE_OFFLINE_NTF, "kvm_a", &ev);
-	assert_int_equal(ev.u[VAC_RES_VPIDS].used, 0);
-	assert_int_equal(vt_delete(nl, "kvm_a"), 0);
-	expect_event(&mon, VAC_CMD_INSTANCE_DEL_NTF, "kvm_a", &ev);
-	assert_int_equal(vt_monitor_next(&mon, &ev, 200), -ETIMEDOUT);
-	vt_nl_close(&mon);
+	expect_event(mon, VAC_EVENT_INSTANCE_OFFLINE, "kvm_a", &ev);
+	assert_int_equal(ev.inst.usage[VAC_RES_VPIDS].used, 0);
+	assert_int_equal(vac_instance_delete(nl, "kvm_a"), 0);
+	expect_event(mon, VAC_EVENT_INSTANCE_DEL, "kvm_a", &ev);
+	assert_int_equal(vt_event(mon, &ev, 200), -ETIMEDOUT);
+	vac_close(mon);
 }
 
 /* ---- allocations ---- */
 
-struct run { uint32_t kind, first, count, msr; };
-
 struct runs {
-	struct run r[64];
-	int n, msgs;
+	struct vac_alloc_run r[64];
+	int n;
 	uint64_t total, sum;	/* runs and sum of first IDs, all kept or not */
 };
 
-static int alloc_cb(struct nl_msg *msg, void *arg)
+static int alloc_cb(const struct vac_alloc_run *run, void *arg)
 {
-	struct genlmsghdr *gh = nlmsg_data(nlmsg_hdr(msg));
 	struct runs *rs = arg;
-	struct nlattr *a;
-	int rem;
 
-	rs->msgs++;
-	nla_for_each_attr(a, genlmsg_attrdata(gh, 0), genlmsg_attrlen(gh, 0), rem) {
-		struct nlattr *t[VAC_A_ALLOC_MAX + 1];
-
-		if (nla_type(a) != VAC_A_INST_ALLOC)
-			continue;
-		nla_parse_nested(t, VAC_A_ALLOC_MAX, a, NULL);
-		rs->total++;
-		rs->sum += nla_get_u32(t[VAC_A_ALLOC_FIRST]);
-		if (rs->n == 64)
-			continue;
-		rs->r[rs->n].kind = nla_get_u32(t[VAC_A_ALLOC_KIND]);
-		rs->r[rs->n].first = nla_get_u32(t[VAC_A_ALLOC_FIRST]);
-		rs->r[rs->n].count = nla_get_u32(t[VAC_A_ALLOC_COUNT]);
-		rs->r[rs->n].msr = t[VAC_A_ALLOC_MSR] ? nla_get_u32(t[VAC_A_ALLOC_MSR]) : 0;
-		rs->n++;
-	}
-	return NL_OK;
+	rs->total++;
+	rs->sum += run->first;
+	if (rs->n < 64)
+		rs->r[rs->n++] = *run;
+	return 0;
 }
 
 static void allocation_dump_lists_runs_and_msr_slots(void **state)
 {
-	struct vt_nl *nl = NL(state);
+	struct vac *nl = NL(state);
 	struct runs rs = { 0 };
-	struct nl_msg *msg;
 	char out[64];
 
 	assert_int_equal(vt_load_test("instances=kvm_a,kvm_b"), 0);
@@ -734,9 +722,7 @@ static void allocation_dump_lists_runs_and_msr_slots(void **state)
 	assert_string_equal(out, "1\n");
 	assert_int_equal(vt_ctl(NULL, 0, "msr_get kvm_a 0xc0000102"), -EALREADY);
 
-	msg = vt_msg(nl, VAC_CMD_ALLOC_GET, NLM_F_DUMP);
-	nla_put_string(msg, VAC_A_INST_NAME, "kvm_a");
-	assert_int_equal(vt_nl_call(nl, msg, alloc_cb, &rs), 0);
+	assert_int_equal(vac_alloc_dump(nl, "kvm_a", alloc_cb, &rs), 0);
 	/* asids; vpids 1, 3-4, 7-8; the slot of MSR 0xc0000102 */
 	assert_int_equal(rs.n, 5);
 	assert_int_equal(rs.r[0].kind, VAC_RES_ASIDS);
@@ -754,31 +740,25 @@ static void allocation_dump_lists_runs_and_msr_slots(void **state)
 	assert_int_equal(rs.r[4].msr, 0xc0000102);
 
 	/* Without a name the dump is refused with a reason. */
-	msg = vt_msg(nl, VAC_CMD_ALLOC_GET, NLM_F_DUMP);
-	assert_int_equal(vt_nl_call(nl, msg, alloc_cb, &rs), -EINVAL);
-	assert_non_null(strstr(nl->ext, "VAC_A_INST_NAME"));
+	assert_int_equal(vac_send_raw(nl, VAC_CMD_ALLOC_GET, NLM_F_DUMP, NULL, 0),
+			 -EINVAL);
+	assert_non_null(strstr(vac_errmsg(nl), "VAC_A_INST_NAME"));
 }
 
 static void allocation_dump_of_many_runs_resumes(void **state)
 {
-	struct vt_nl *nl = NL(state);
 	struct runs rs = { 0 };
-	struct nl_msg *msg;
+	struct vac *nl;
 
-	/* 5000 runs of one VPID: far more than one message holds. */
-	vt_nl_close(nl);
-	assert_int_equal(vt_rmmod("vac"), 0);
-	assert_int_equal(vt_load_vac("cap_vpids=10000"), 0);
-	assert_int_equal(vt_nl_open(nl), 0);
+	/* 5000 runs of 28 bytes: a dump message holds at most 32 KiB. */
+	reload_vac("cap_vpids=10000");
+	nl = NL(state);
 	assert_int_equal(vt_load_test("instances=kvm_a"), 0);
 	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=10000", false), 0);
 	assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_a vpids 10000"), 0);
 	for (int id = 2; id <= 10000; id += 2)
 		assert_int_equal(vt_ctl(NULL, 0, "free kvm_a vpids %d", id), 0);
-	msg = vt_msg(nl, VAC_CMD_ALLOC_GET, NLM_F_DUMP);
-	nla_put_string(msg, VAC_A_INST_NAME, "kvm_a");
-	assert_int_equal(vt_nl_call(nl, msg, alloc_cb, &rs), 0);
-	assert_true(rs.msgs > 1);
+	assert_int_equal(vac_alloc_dump(nl, "kvm_a", alloc_cb, &rs), 0);
 	assert_int_equal(rs.total, 5000);
 	assert_int_equal(rs.sum, 5000 * 5000);	/* 1 + 3 + ... + 9999 */
 	for (int i = 0; i < rs.n; i++) {
@@ -830,11 +810,11 @@ static void *stress_thread(void *p)
 static void threads_allocate_while_quotas_change(void **state)
 {
 	static const unsigned int quotas[] = { 64, 16, 40, 8, 64, 32 };
-	struct vt_nl *nl = NL(state);
+	struct vac *nl = NL(state);
 	struct stress_arg s = { 0 };
 	long long allocs, refused, dup;
 	int max_held, changed = 0, refused_shrinks = 0;
-	struct vt_inst in;
+	struct vac_instance_info in;
 	pthread_t th;
 	char spec[32];
 
@@ -852,7 +832,7 @@ static void threads_allocate_while_quotas_change(void **state)
 		else if (ret == 0)
 			changed++;
 		else
-			fail_msg("quota set: %d %s", ret, nl->ext);
+			fail_msg("quota set: %d %s", ret, vac_errmsg(nl));
 		/* kvm_b's IDs come from the same map */
 		assert_int_equal(vt_ctl(NULL, 0, "alloc kvm_b vpids 1"), 0);
 		assert_int_equal(vt_ctl(NULL, 0, "free kvm_b vpids all"), 0);
@@ -868,11 +848,11 @@ static void threads_allocate_while_quotas_change(void **state)
 	assert_true(allocs > 1000);
 	assert_true(max_held <= 64);
 	assert_true(changed > 0);
-	assert_int_equal(vt_get(nl, "kvm_a", &in), 0);
-	assert_int_equal(in.u[VAC_RES_VPIDS].used, 0);
-	assert_true(in.u[VAC_RES_VPIDS].peak <= 64);
-	assert_true(in.u[VAC_RES_VPIDS].peak >= 8);
-	assert_int_equal(in.u[VAC_RES_VPIDS].failcnt, refused);
+	assert_int_equal(vac_instance_get(nl, "kvm_a", &in), 0);
+	assert_int_equal(in.usage[VAC_RES_VPIDS].used, 0);
+	assert_true(in.usage[VAC_RES_VPIDS].peak <= 64);
+	assert_true(in.usage[VAC_RES_VPIDS].peak >= 8);
+	assert_int_equal(in.usage[VAC_RES_VPIDS].failcnt, refused);
 	assert_int_equal(vt_vac_check(), 0);
 }
 
