@@ -512,11 +512,14 @@ int vac_core_claim(struct vac_core *core, struct vac_core_inst *inst,
 	bit = id - kd->first;
 	if (id < kd->first || bit >= kd->capacity)
 		return -ERANGE;
+	if (unlikely(!inst->online))
+		return -ENODEV;
+	/* Taken is not a quota refusal: failcnt counts only those. */
+	if (test_bit(bit, kd->map))
+		return kd->owner[bit] == inst->slot + 1 ? -EALREADY : -EBUSY;
 	ret = charge_check(core, inst, kind);
 	if (ret)
 		return ret;
-	if (test_bit(bit, kd->map))
-		return kd->owner[bit] == inst->slot + 1 ? -EALREADY : -EBUSY;
 	id_take(core, inst, kind, bit);
 	return 0;
 }
