@@ -15,6 +15,7 @@
 #include <linux/io.h>
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
+#include <asm/perf_event.h>
 #include <asm/processor.h>
 #include <asm/virtext.h>
 
@@ -72,7 +73,7 @@ static void vac_probe_svm(u32 cap[VAC_NR_KINDS])
 		cap[VAC_RES_ASIDS] = nasid - 1 - max_sev;
 }
 
-static u32 vac_probe_pmu(void)
+static u32 vac_probe_pmu_cpuid(void)
 {
 	if (boot_cpu_data.x86_vendor == X86_VENDOR_INTEL) {
 		u32 eax;
@@ -89,6 +90,19 @@ static u32 vac_probe_pmu(void)
 		return boot_cpu_has(X86_FEATURE_PERFCTR_CORE) ? 6 : 4;
 	}
 	return 0;
+}
+
+/*
+ * CPUID says how many counters there should be; perf says how many its
+ * driver found working (none under an emulator that lacks them), which is
+ * also what KVM itself would hand to guests.
+ */
+static u32 vac_probe_pmu(void)
+{
+	struct x86_pmu_capability cap;
+
+	perf_get_x86_pmu_capability(&cap);
+	return min_t(u32, vac_probe_pmu_cpuid(), cap.num_counters_gp);
 }
 
 static void vac_probe(u32 cap[VAC_NR_KINDS])
