@@ -499,6 +499,20 @@ int vac_core_alloc(struct vac_core *core, struct vac_core_inst *inst,
 	return 0;
 }
 
+/* The map bit of @id: 0, -EINVAL (not an ID kind) or -ERANGE. */
+static int id_bit(const struct vac_core *core, u32 kind, u32 id, u32 *bit)
+{
+	const struct vac_kind *kd;
+
+	if (kind >= VAC_NR_KINDS || !kind_has_ids(kind))
+		return -EINVAL;
+	kd = &core->kind[kind];
+	if (id < kd->first || id - kd->first >= kd->capacity)
+		return -ERANGE;
+	*bit = id - kd->first;
+	return 0;
+}
+
 int vac_core_claim(struct vac_core *core, struct vac_core_inst *inst,
 		   u32 kind, u32 id)
 {
@@ -506,15 +520,13 @@ int vac_core_claim(struct vac_core *core, struct vac_core_inst *inst,
 	u32 bit;
 	int ret;
 
-	if (kind >= VAC_NR_KINDS || !kind_has_ids(kind))
-		return -EINVAL;
+	ret = id_bit(core, kind, id, &bit);
+	if (ret)
+		return ret;
 	kd = &core->kind[kind];
-	bit = id - kd->first;
-	if (id < kd->first || bit >= kd->capacity)
-		return -ERANGE;
 	if (unlikely(!inst->online))
 		return -ENODEV;
-	/* Taken is not a quota refusal: failcnt counts only those. */
+	/* A taken ID is not a refused allocation: no failcnt. */
 	if (test_bit(bit, kd->map))
 		return kd->owner[bit] == inst->slot + 1 ? -EALREADY : -EBUSY;
 	ret = charge_check(core, inst, kind);
@@ -529,13 +541,13 @@ int vac_core_release(struct vac_core *core, struct vac_core_inst *inst,
 {
 	struct vac_kind *kd;
 	u32 bit;
+	int ret;
 
-	if (kind >= VAC_NR_KINDS || !kind_has_ids(kind))
-		return -EINVAL;
+	ret = id_bit(core, kind, id, &bit);
+	if (ret == -EINVAL)
+		return ret;
 	kd = &core->kind[kind];
-	bit = id - kd->first;
-	if (id < kd->first || bit >= kd->capacity ||
-	    kd->owner[bit] != inst->slot + 1)
+	if (ret || kd->owner[bit] != inst->slot + 1)
 		return -ENOENT;
 	kd->owner[bit] = 0;
 	__clear_bit(bit, kd->map);
