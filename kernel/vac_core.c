@@ -618,7 +618,7 @@ u32 vac_core_run(const struct vac_core *core,
 	u32 i, n = 0;
 
 	if (kind == VAC_RES_ASIDS) {
-		u32 len = inst->usage[kind].quota;
+		u32 len = inst->usage[kind].used;	/* 0 while offline */
 
 		if (!len || from >= inst->asid_base + len)
 			return 0;

@@ -108,7 +108,11 @@ int vac_core_msr_get(struct vac_core *core, struct vac_core_inst *inst,
 int vac_core_msr_put(struct vac_core *core, struct vac_core_inst *inst,
 		     u32 msr);
 
-/* Runs of IDs held by @inst of @kind starting at ID >= @from; 0 if none. */
+/*
+ * The first run of IDs of @kind that @inst holds at or after @from: its
+ * length, 0 if none.  An offline instance holds no ASIDs, even though its
+ * range stays reserved for it.
+ */
 u32 vac_core_run(const struct vac_core *core,
 		 const struct vac_core_inst *inst, u32 kind, u32 from,
 		 u32 *first);

@@ -81,17 +81,17 @@ VAC_EXPORT const char *vac_errmsg(const struct vac *h)
 
 VAC_EXPORT int vac_err_offset(const struct vac *h)
 {
-	return h->err_offset;
+	return h ? h->err_offset : -1;
 }
 
 VAC_EXPORT int vac_err_missing(const struct vac *h)
 {
-	return h->err_missing;
+	return h ? h->err_missing : -1;
 }
 
 VAC_EXPORT int vac_fd(const struct vac *h)
 {
-	return nl_socket_get_fd(h->sk);
+	return h ? nl_socket_get_fd(h->sk) : -EBADF;
 }
 
 /* ---- replies ---- */

@@ -136,7 +136,8 @@ int vac_send_raw(struct vac *h, uint8_t cmd, int flags, const void *attrs,
  * vac_fd() for POLLIN and call vac_monitor_read(), which hands every
  * pending event to @cb and returns their count.  -ENOBUFS means the
  * kernel dropped events because the socket overran: re-read the state
- * with a dump; the handle stays usable.
+ * with a dump; the handle stays usable.  A handle does not outlive the
+ * module: after vac.ko is unloaded and loaded again, open a new one.
  */
 int vac_monitor_open(struct vac **out);
 int vac_fd(const struct vac *h);
