@@ -236,9 +236,12 @@ VAC_EXPORT struct vac *vac_close(struct vac *h)
 	return NULL;
 }
 
-static struct nl_msg *request(struct vac *h, uint8_t cmd, int flags)
+/* A request with room for @len bytes of attributes beyond a page. */
+static struct nl_msg *request_size(struct vac *h, uint8_t cmd, int flags,
+				   size_t len)
 {
-	struct nl_msg *msg = nlmsg_alloc();
+	struct nl_msg *msg = nlmsg_alloc_size(NLMSG_HDRLEN + GENL_HDRLEN +
+					      NLMSG_ALIGN(len) + 4096);
 
 	if (msg && !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, h->family, 0,
 				flags | NLM_F_ACK, cmd, VAC_FAMILY_VERSION)) {
@@ -246,6 +249,11 @@ static struct nl_msg *request(struct vac *h, uint8_t cmd, int flags)
 		msg = NULL;
 	}
 	return msg;
+}
+
+static struct nl_msg *request(struct vac *h, uint8_t cmd, int flags)
+{
+	return request_size(h, cmd, flags, 0);
 }
 
 /* Send @msg (consumed, may be NULL after a failed build) and wait. */
@@ -524,7 +532,7 @@ VAC_EXPORT int vac_alloc_dump(struct vac *h, const char *name,
 VAC_EXPORT int vac_send_raw(struct vac *h, uint8_t cmd, int flags,
 			    const void *attrs, size_t len)
 {
-	struct nl_msg *msg = request(h, cmd, flags);
+	struct nl_msg *msg = request_size(h, cmd, flags, len);
 
 	if (msg && len && nlmsg_append(msg, (void *)attrs, len, 0)) {
 		nlmsg_free(msg);
