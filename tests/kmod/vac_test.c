@@ -18,6 +18,26 @@
  *   svm_enable NAME | svm_disable NAME   (on every CPU)
  *   svm_state                -> EFER.SVME per CPU, e.g. "1 1"
  *
+ * Benchmark commands (tests/bench), on a separate set of instances:
+ *
+ *   bench_register PREFIX COUNT   registers PREFIX0..PREFIX<COUNT-1>, up
+ *                                 to 64 bench instances in all
+ *   bench_unregister              unregisters every bench instance
+ *   bench KIND CAP FILL_PCT ITERS THREADS ROUNDS
+ *       -> "vac_ps=V bare_ps=B ratio_pm=R vac_min_ps=.. bare_min_ps=..
+ *           rounds=.. iters=.. threads=.. insts=.. fill=.."
+ *
+ * bench times alloc+free pairs through vac_id_alloc()/vac_id_free()
+ * against the bare pattern KVM uses today (vmx.c's allocate_vpid(): a
+ * bitmap of CAP + 1 bits, bit 0 the host's, find_first_zero_bit() under
+ * its own spinlock), both filled to the same FILL_PCT of CAP: VAC from the
+ * bench instances round robin, so the IDs below the free one are held by
+ * all of them, the bare map by setting the same bits.  Each of ROUNDS
+ * rounds times ITERS pairs per thread through VAC and through the bare map,
+ * in alternating order, with THREADS kernel threads started together
+ * (thread i on bench instance i % COUNT); V and B are the median ps per
+ * pair and thread, R the median of the rounds' V/B in thousandths.
+ *
  * The module parameter instances=a,b registers instances at load.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -32,6 +52,9 @@
 #include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/sort.h>
+#include <linux/timekeeping.h>
+#include <linux/wait.h>
 #include <linux/vac.h>
 #include <asm/msr.h>
 
@@ -304,6 +327,326 @@ static void vt_svm_state(void *arg)
 		atomic_inc(arg);
 }
 
+/* ---- bench: VAC's ID allocator against the bare pattern KVM uses ---- */
+
+#define VT_BENCH_INST		64
+#define VT_BENCH_THREADS	64
+#define VT_BENCH_ROUNDS		101
+
+/* Instances for the benchmarks only, apart from vt_inst[]; no ops. */
+static struct vac_instance *vt_bench_vi[VT_BENCH_INST];
+static u32 vt_bench_n;
+
+/* All or none: a failure unregisters what this command registered. */
+static int vt_bench_register(const char *prefix, u32 count)
+{
+	char name[VAC_NAME_LEN];
+	u32 i, was = vt_bench_n;
+	int ret = 0;
+
+	if (!count || count > VT_BENCH_INST - vt_bench_n)
+		return -ENOSPC;
+	for (i = 0; i < count && !ret; i++) {
+		struct vac_instance *vi;
+
+		if (snprintf(name, sizeof(name), "%s%u", prefix, i) >= sizeof(name)) {
+			ret = -EINVAL;
+			break;
+		}
+		vi = vac_register(name, THIS_MODULE, NULL, NULL);
+		if (IS_ERR(vi))
+			ret = PTR_ERR(vi);
+		else
+			vt_bench_vi[vt_bench_n++] = vi;
+	}
+	while (ret && vt_bench_n > was)
+		vac_unregister(vt_bench_vi[--vt_bench_n]);
+	return ret;
+}
+
+static void vt_bench_unregister(void)
+{
+	while (vt_bench_n)
+		vac_unregister(vt_bench_vi[--vt_bench_n]);
+}
+
+enum { VT_PHASE_VAC, VT_PHASE_BARE };
+
+struct vt_bench;
+
+struct vt_bench_thread {
+	struct vt_bench *b;
+	struct vac_instance *vi;
+	struct task_struct *task;
+	u64 t0, t1;			/* ns, of the last phase */
+};
+
+struct vt_bench {
+	u32 kind, cap, fill, iters, nthreads, rounds;
+	/* The bare pattern: vmx_vpid_bitmap and vmx_vpid_lock in KVM. */
+	unsigned long *bare_map;
+	spinlock_t bare_lock;
+	/* A phase starts when gen changes; all threads then start together. */
+	wait_queue_head_t wq;
+	int gen, phase;
+	atomic_t ready, running, err;
+	struct completion done;
+	struct vt_bench_thread th[VT_BENCH_THREADS];
+	u64 vac_ps[VT_BENCH_ROUNDS], bare_ps[VT_BENCH_ROUNDS];
+	u64 ratio[VT_BENCH_ROUNDS];
+};
+
+/* As allocate_vpid() in arch/x86/kvm/vmx/vmx.c: 0 means none left. */
+static noinline int vt_bare_alloc(struct vt_bench *b)
+{
+	unsigned long id;
+
+	spin_lock(&b->bare_lock);
+	id = find_first_zero_bit(b->bare_map, b->cap + 1);
+	if (id <= b->cap)
+		__set_bit(id, b->bare_map);
+	else
+		id = 0;
+	spin_unlock(&b->bare_lock);
+	return id;
+}
+
+/* As free_vpid(). */
+static noinline void vt_bare_free(struct vt_bench *b, int id)
+{
+	if (!id)
+		return;
+	spin_lock(&b->bare_lock);
+	__clear_bit(id, b->bare_map);
+	spin_unlock(&b->bare_lock);
+}
+
+static int vt_bench_pairs(struct vt_bench *b, struct vac_instance *vi,
+			  int phase)
+{
+	u32 i;
+
+	if (phase == VT_PHASE_BARE) {
+		for (i = 0; i < b->iters; i++) {
+			int id = vt_bare_alloc(b);
+
+			if (!id)
+				return -ENOSPC;
+			vt_bare_free(b, id);
+		}
+		return 0;
+	}
+	for (i = 0; i < b->iters; i++) {
+		int id = vac_id_alloc(vi, b->kind);
+
+		if (id < 0)
+			return id;
+		if (vac_id_free(vi, b->kind, id))
+			return -EUCLEAN;
+	}
+	return 0;
+}
+
+static int vt_bench_fn(void *arg)
+{
+	struct vt_bench_thread *bt = arg;
+	struct vt_bench *b = bt->b;
+	int seen = 0, ret;
+
+	for (;;) {
+		/* Interruptible: a kthread gets no signals, and no hung-task report. */
+		wait_event_interruptible(b->wq, smp_load_acquire(&b->gen) != seen ||
+					 kthread_should_stop());
+		if (kthread_should_stop())
+			break;
+		seen = smp_load_acquire(&b->gen);
+		atomic_inc(&b->ready);
+		while (atomic_read(&b->ready) < b->nthreads)
+			cond_resched();
+		bt->t0 = ktime_get_ns();
+		ret = vt_bench_pairs(b, bt->vi, b->phase);
+		bt->t1 = ktime_get_ns();
+		if (ret)
+			atomic_cmpxchg(&b->err, 0, ret);
+		if (atomic_dec_and_test(&b->running))
+			complete(&b->done);
+	}
+	return 0;
+}
+
+/* One phase on every thread: ps per pair and thread, first start to last end. */
+static int vt_bench_phase(struct vt_bench *b, int phase, u64 *ps)
+{
+	u64 t0 = U64_MAX, t1 = 0;
+	u32 i;
+
+	b->phase = phase;
+	atomic_set(&b->ready, 0);
+	atomic_set(&b->running, b->nthreads);
+	reinit_completion(&b->done);
+	smp_store_release(&b->gen, b->gen + 1);
+	wake_up_all(&b->wq);
+	wait_for_completion(&b->done);
+	if (atomic_read(&b->err))
+		return atomic_read(&b->err);
+	for (i = 0; i < b->nthreads; i++) {
+		t0 = min(t0, b->th[i].t0);
+		t1 = max(t1, b->th[i].t1);
+	}
+	*ps = div_u64((t1 - t0) * 1000, b->iters);
+	return 0;
+}
+
+static int vt_cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sorts @v. */
+static u64 vt_median(u64 *v, u32 n)
+{
+	sort(v, n, sizeof(*v), vt_cmp_u64, NULL);
+	return n & 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * Fill IDs [first, first + fill) of the kind round robin from the bench
+ * instances, instance i % n holding first + i; -EBUSY unless VAC hands
+ * them out in that order (something else holds IDs of the kind).
+ */
+static int vt_bench_fill(struct vt_bench *b, int *first)
+{
+	int id, ret = 0;
+	u32 i;
+
+	*first = -1;
+	for (i = 0; i < b->fill; i++) {
+		struct vac_instance *vi = vt_bench_vi[i % vt_bench_n];
+
+		id = vac_id_alloc(vi, b->kind);
+		if (id < 0) {
+			ret = id;
+			break;
+		}
+		if (!i)
+			*first = id;
+		if (id != *first + i) {
+			vac_id_free(vi, b->kind, id);
+			ret = -EBUSY;
+			break;
+		}
+	}
+	b->fill = i;	/* what to give back */
+	return ret;
+}
+
+static void vt_bench_unfill(struct vt_bench *b, int first)
+{
+	u32 i;
+
+	for (i = 0; i < b->fill; i++)
+		vac_id_free(vt_bench_vi[i % vt_bench_n], b->kind, first + i);
+}
+
+/* The @i-th online CPU, round robin. */
+static int vt_bench_cpu(u32 i)
+{
+	u32 n = i % num_online_cpus();
+	int cpu;
+
+	for_each_online_cpu(cpu)
+		if (!n--)
+			return cpu;
+	return cpumask_first(cpu_online_mask);
+}
+
+static int vt_bench(u32 kind, u32 cap, u32 fill_pct, u32 iters, u32 threads,
+		    u32 rounds, char *out)
+{
+	u64 vac_ps, bare_ps, vac_min, bare_min;
+	struct vt_bench *b;
+	int first, ret;
+	u32 r, started = 0;
+
+	if (!vt_bench_n)
+		return -ENOENT;
+	if (!cap || cap >= VT_MAX_ID || fill_pct > 99 || !iters ||
+	    !threads || threads > VT_BENCH_THREADS || !rounds ||
+	    rounds > VT_BENCH_ROUNDS)
+		return -EINVAL;
+	b = kzalloc(sizeof(*b), GFP_KERNEL);
+	if (!b)
+		return -ENOMEM;
+	b->kind = kind;
+	b->cap = cap;
+	b->fill = div_u64((u64)cap * fill_pct, 100);
+	b->iters = iters;
+	b->nthreads = threads;
+	b->rounds = rounds;
+	spin_lock_init(&b->bare_lock);
+	init_waitqueue_head(&b->wq);
+	init_completion(&b->done);
+	b->bare_map = bitmap_zalloc(cap + 1, GFP_KERNEL);
+	if (!b->bare_map) {
+		ret = -ENOMEM;
+		goto out_free;
+	}
+	__set_bit(0, b->bare_map);		/* the host's VPID */
+	bitmap_set(b->bare_map, 1, b->fill);
+
+	ret = vt_bench_fill(b, &first);
+	if (ret)
+		goto out_unfill;
+
+	for (started = 0; started < threads; started++) {
+		struct vt_bench_thread *bt = &b->th[started];
+		struct task_struct *k;
+
+		bt->b = b;
+		bt->vi = vt_bench_vi[started % vt_bench_n];
+		k = kthread_create(vt_bench_fn, bt, "vac_bench/%u", started);
+		if (IS_ERR(k)) {
+			ret = PTR_ERR(k);
+			goto out_stop;
+		}
+		kthread_bind(k, vt_bench_cpu(started));
+		bt->task = k;
+		wake_up_process(k);
+	}
+
+	/* Alternate the order so that drift and warm-up hit both alike. */
+	for (r = 0; r < rounds; r++) {
+		ret = vt_bench_phase(b, r & 1 ? VT_PHASE_BARE : VT_PHASE_VAC,
+				     r & 1 ? &b->bare_ps[r] : &b->vac_ps[r]);
+		if (!ret)
+			ret = vt_bench_phase(b, r & 1 ? VT_PHASE_VAC : VT_PHASE_BARE,
+					     r & 1 ? &b->vac_ps[r] : &b->bare_ps[r]);
+		if (ret)
+			goto out_stop;
+		b->ratio[r] = div64_u64(b->vac_ps[r] * 1000, max_t(u64, b->bare_ps[r], 1));
+	}
+	vac_ps = vt_median(b->vac_ps, rounds);
+	bare_ps = vt_median(b->bare_ps, rounds);
+	vac_min = b->vac_ps[0];
+	bare_min = b->bare_ps[0];
+	scnprintf(out, VT_OUT,
+		  "vac_ps=%llu bare_ps=%llu ratio_pm=%llu vac_min_ps=%llu bare_min_ps=%llu rounds=%u iters=%u threads=%u insts=%u fill=%u\n",
+		  vac_ps, bare_ps, vt_median(b->ratio, rounds), vac_min,
+		  bare_min, rounds, iters, threads, vt_bench_n, b->fill);
+
+out_stop:
+	while (started--)
+		kthread_stop(b->th[started].task);
+out_unfill:
+	vt_bench_unfill(b, first);
+	bitmap_free(b->bare_map);
+out_free:
+	kfree(b);
+	return ret;
+}
+
 /* ---- the control file ---- */
 
 static int vt_kind(const char *s)
@@ -318,6 +661,33 @@ static int vt_kind(const char *s)
 		if (!strcmp(s, names[k]))
 			return k;
 	return -EINVAL;
+}
+
+/* The bench commands hold vt_lock throughout: nothing else runs meanwhile. */
+static int vt_exec_bench(int argc, char **argv)
+{
+	u32 a[5];
+	int i, kind, ret;
+
+	if (!strcmp(argv[0], "bench_unregister") && argc == 1) {
+		vt_bench_unregister();
+		return 0;
+	}
+	if (!strcmp(argv[0], "bench_register") && argc == 3) {
+		ret = kstrtou32(argv[2], 0, &a[0]);
+		return ret ? ret : vt_bench_register(argv[1], a[0]);
+	}
+	if (strcmp(argv[0], "bench") || argc != 7)
+		return -EINVAL;
+	kind = vt_kind(argv[1]);
+	if (kind < 0)
+		return kind;
+	for (i = 0; i < 5; i++) {
+		ret = kstrtou32(argv[i + 2], 0, &a[i]);
+		if (ret)
+			return ret;
+	}
+	return vt_bench(kind, a[0], a[1], a[2], a[3], a[4], vt_out);
 }
 
 static int vt_exec(char *line)
@@ -347,6 +717,8 @@ static int vt_exec(char *line)
 			  num_online_cpus());
 		return 0;
 	}
+	if (!strncmp(argv[0], "bench", 5))
+		return vt_exec_bench(argc, argv);
 	if (argc < 2)
 		return -EINVAL;
 	if (!strcmp(argv[0], "register"))
@@ -512,6 +884,7 @@ static int __init vt_init(void)
 static void __exit vt_exit(void)
 {
 	debugfs_remove(vt_dir);
+	vt_bench_unregister();
 	vt_unregister_all();
 }
 
