@@ -204,7 +204,7 @@ int vac_core_inst_del(struct vac_core *core, struct vac_core_inst *inst)
 static void usage_charge(struct vac_core *core, struct vac_core_inst *inst,
 			 u32 kind)
 {
-	struct vac_usage *u = &inst->usage[kind];
+	struct vac_core_usage *u = &inst->usage[kind];
 
 	u->used++;
 	if (u->used > u->peak)
@@ -221,7 +221,7 @@ static void usage_uncharge(struct vac_core *core, struct vac_core_inst *inst,
 
 int vac_core_online(struct vac_core *core, struct vac_core_inst *inst)
 {
-	struct vac_usage *u = &inst->usage[VAC_RES_ASIDS];
+	struct vac_core_usage *u = &inst->usage[VAC_RES_ASIDS];
 
 	if (inst->online)
 		return -EBUSY;
@@ -371,7 +371,7 @@ static void asid_plan(struct vac_core *core, struct vac_core_inst *x, u32 len)
 /* ---- quotas ---- */
 
 int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
-		       const struct vac_quota *q, u32 nq, bool force,
+		       const struct vac_core_quota *q, u32 nq, bool force,
 		       struct vac_err *err)
 {
 	u32 want[VAC_NR_KINDS];
@@ -396,7 +396,7 @@ int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
 	/* Check every kind before changing any: all or nothing. */
 	for (k = 0; k < VAC_NR_KINDS; k++) {
 		const struct vac_kind *kd = &core->kind[k];
-		const struct vac_usage *u = &inst->usage[k];
+		const struct vac_core_usage *u = &inst->usage[k];
 
 		if (!set[k])
 			continue;
@@ -421,7 +421,7 @@ int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
 	}
 
 	for (k = 0; k < VAC_NR_KINDS; k++) {
-		struct vac_usage *u = &inst->usage[k];
+		struct vac_core_usage *u = &inst->usage[k];
 
 		if (!set[k] || want[k] == u->quota)
 			continue;
@@ -434,7 +434,7 @@ int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
 	/* Apply the planned ranges; a registered owner uses all of its. */
 	for (i = 0; i < core->nmoves; i++) {
 		struct vac_core_inst *p = core->moves[i].inst;
-		struct vac_usage *u = &p->usage[VAC_RES_ASIDS];
+		struct vac_core_usage *u = &p->usage[VAC_RES_ASIDS];
 
 		p->asid_base = core->moves[i].base;
 		if (!p->online)
@@ -454,7 +454,7 @@ int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
 static int charge_check(struct vac_core *core, struct vac_core_inst *inst,
 			u32 kind)
 {
-	struct vac_usage *u = &inst->usage[kind];
+	struct vac_core_usage *u = &inst->usage[kind];
 
 	if (unlikely(!inst->online))
 		return -ENODEV;

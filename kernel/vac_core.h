@@ -14,7 +14,7 @@
 #define VAC_NR_KINDS		(VAC_RES_MAX + 1)
 #define VAC_NO_KIND		(-1)
 
-struct vac_usage {
+struct vac_core_usage {
 	u32 quota;
 	u32 used;
 	u32 peak;
@@ -25,7 +25,7 @@ struct vac_core_inst {
 	char name[VAC_NAME_LEN];
 	u16 slot;			/* index in core->insts */
 	bool online;
-	struct vac_usage usage[VAC_NR_KINDS];
+	struct vac_core_usage usage[VAC_NR_KINDS];
 	u32 asid_base;			/* range [asid_base, + quota) */
 	u32 msr_mask;			/* user-return slots held */
 	void *priv;			/* owner's cookie, unused by the core */
@@ -60,7 +60,7 @@ struct vac_core {
 };
 
 /* A quota change request: one kind, one value. */
-struct vac_quota {
+struct vac_core_quota {
 	u32 kind;
 	u32 value;
 };
@@ -94,7 +94,7 @@ int vac_core_online(struct vac_core *core, struct vac_core_inst *inst);
 void vac_core_offline(struct vac_core *core, struct vac_core_inst *inst);
 
 int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
-		       const struct vac_quota *q, u32 nq, bool force,
+		       const struct vac_core_quota *q, u32 nq, bool force,
 		       struct vac_err *err);
 
 int vac_core_alloc(struct vac_core *core, struct vac_core_inst *inst,

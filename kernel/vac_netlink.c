@@ -88,7 +88,7 @@ static int vac_nl_inst_fill(struct sk_buff *skb, struct vac_core_inst *ci,
 			    u8 cmd, u32 portid, u32 seq, int flags,
 			    int refused)
 {
-	struct vac_usage usage[VAC_NR_KINDS];
+	struct vac_core_usage usage[VAC_NR_KINDS];
 	const struct vac_instance *vi = READ_ONCE(ci->priv);
 	u32 base, k;
 	void *hdr;
@@ -334,7 +334,7 @@ static int vac_nl_quota_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	struct vac_core_inst *ci = info->user_ptr[0];
 	struct nlattr *by_kind[VAC_NR_KINDS] = { NULL };
-	struct vac_quota q[VAC_NR_KINDS];
+	struct vac_core_quota q[VAC_NR_KINDS];
 	struct nlattr *a;
 	struct vac_err err;
 	u32 nq = 0;

@@ -114,7 +114,7 @@ static struct vac_core_inst *inst_new(struct vac_core *core, const char *name,
 static int quota_try(struct vac_core *core, struct vac_core_inst *inst,
 		     u32 kind, u32 value, bool force, struct vac_err *err)
 {
-	struct vac_quota q = { .kind = kind, .value = value };
+	struct vac_core_quota q = { .kind = kind, .value = value };
 
 	return vac_core_quota_set(core, inst, &q, 1, force, err);
 }
@@ -298,7 +298,7 @@ static void asid_layout_verify(struct vac_core *core)
 
 	asid_snap_take(core, &s);
 	for (i = 0; i < s.n; i++) {
-		const struct vac_usage *u = &s.inst[i]->usage[VAC_RES_ASIDS];
+		const struct vac_core_usage *u = &s.inst[i]->usage[VAC_RES_ASIDS];
 
 		assert_int_equal(u->used, s.inst[i]->online ? u->quota : 0);
 		if (!s.len[i])
@@ -680,7 +680,7 @@ static void test_quota_sum_never_exceeds_capacity(void **state)
 
 static void test_quota_set_applies_several_kinds_at_once(void **state)
 {
-	static const struct vac_quota q[] = {
+	static const struct vac_core_quota q[] = {
 		{ VAC_RES_SEV_ASIDS, 4 },
 		{ VAC_RES_VPIDS, 100 },
 		{ VAC_RES_ASIDS, 10 },
@@ -706,7 +706,7 @@ static void test_quota_set_is_all_or_nothing(void **state)
 {
 	static const struct {
 		const char *what;
-		struct vac_quota q[4];
+		struct vac_core_quota q[4];
 		u32 nq;
 		bool force;
 		int ret, kind;
@@ -741,7 +741,7 @@ static void test_quota_set_is_all_or_nothing(void **state)
 	struct vac_core_inst *a = inst_new(core, "kvm_a", true);
 	struct vac_core_inst *b = inst_new(core, "kvm_b", true);
 	struct vac_kind kinds[VAC_NR_KINDS];
-	struct vac_usage usage[VAC_NR_KINDS];
+	struct vac_core_usage usage[VAC_NR_KINDS];
 	u32 base, i;
 	size_t c;
 
@@ -951,7 +951,7 @@ static void test_release_of_id_not_held_changes_nothing(void **state)
 	struct vac_core *core = *state;
 	struct vac_core_inst *a = inst_new(core, "kvm_a", true);
 	struct vac_core_inst *b = inst_new(core, "kvm_b", true);
-	struct vac_usage ua, ub;
+	struct vac_core_usage ua, ub;
 	size_t n;
 
 	for (n = 0; n < N_ID_KINDS; n++) {
@@ -1149,7 +1149,7 @@ static void test_offline_releases_everything_held_but_keeps_quota(void **state)
 	struct vac_core *core = *state;
 	struct vac_core_inst *a = inst_new(core, "kvm_a", true);
 	struct vac_core_inst *b = inst_new(core, "kvm_b", true);
-	struct vac_usage before[VAC_NR_KINDS];
+	struct vac_core_usage before[VAC_NR_KINDS];
 	u32 held[N_ID_KINDS][3], theirs[N_ID_KINDS];
 	u32 shared, own, base, k, i;
 	size_t n;
@@ -1382,7 +1382,7 @@ static void test_asid_online_instance_uses_its_whole_range(void **state)
 {
 	struct vac_core *core = *state;
 	struct vac_core_inst *a = inst_new(core, "kvm_a", false);
-	struct vac_usage *u = &a->usage[VAC_RES_ASIDS];
+	struct vac_core_usage *u = &a->usage[VAC_RES_ASIDS];
 
 	assert_int_equal(asids_set(core, a, 20, false), 0);
 	assert_int_equal(u->used, 0);
@@ -1950,7 +1950,7 @@ static void m_quota(struct model *m, struct vac_core *core, int i)
 {
 	struct m_inst *p = &m->inst[i];
 	u32 order[VAC_NR_KINDS], nq, j, k, t;
-	struct vac_quota q[3];
+	struct vac_core_quota q[3];
 	int fail[VAC_NR_KINDS] = { 0 };
 	bool set[VAC_NR_KINDS] = { false };
 	bool force = rng_below(&m->rng, 2), any_fail = false;
@@ -2246,7 +2246,7 @@ static void m_verify(struct model *m, struct vac_core *core)
 		m_check_eq(m, ci->online, p->online);
 		m_check_eq(m, ci->msr_mask, p->msr_mask);
 		for (k = 0; k < VAC_NR_KINDS; k++) {
-			const struct vac_usage *u = &ci->usage[k];
+			const struct vac_core_usage *u = &ci->usage[k];
 
 			m_check_eq(m, u->quota, p->quota[k]);
 			m_check_eq(m, u->used, m_used(m, i, k));

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * REST v1: health, resources, instances and their quotas.  Route
+ * handlers (see broker_handler).
+ */
+#ifndef BROKER_API_H
+#define BROKER_API_H
+
+#include "broker_http.h"
+
+enum MHD_Result broker_api_healthz(struct broker_req *req);
+enum MHD_Result broker_api_resources(struct broker_req *req);
+enum MHD_Result broker_api_instances(struct broker_req *req);
+enum MHD_Result broker_api_instance_get(struct broker_req *req);
+enum MHD_Result broker_api_instance_put(struct broker_req *req);
+enum MHD_Result broker_api_instance_delete(struct broker_req *req);
+enum MHD_Result broker_api_quota_put(struct broker_req *req);
+
+/*
+ * An instance as the API shows it: @in as the backend has it (NULL when
+ * it has not), @d as desired (NULL when nothing is), @refused the kind
+ * of an alloc-refused event or -1.
+ */
+json_t *broker_instance_json(const struct vac_instance_info *in,
+			     const struct broker_inst *d, int refused);
+
+/* Every instance the backend has, into a malloc'ed array. */
+struct broker_backend;
+int broker_api_list(struct broker_backend *be, struct vac_instance_info **out,
+		    size_t *n);
+
+#endif /* BROKER_API_H */

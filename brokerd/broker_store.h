@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The state directory: the desired state (instances and their quotas) in
+ * one JSON file, rewritten atomically on every change and loaded at
+ * start.  A state file that does not parse is an error for the operator
+ * to resolve; it is never replaced.
+ */
+#ifndef BROKER_STORE_H
+#define BROKER_STORE_H
+
+#include "broker.h"
+
+#define BROKER_STATE_FILE "desired.json"
+
+/*
+ * Create the directory if missing (not its parents), lock it against a
+ * second daemon and load the state file, if any.
+ */
+int broker_store_open(struct broker_store *s, const char *dir,
+		      struct broker_err *err);
+void broker_store_close(struct broker_store *s);
+
+struct broker_inst *broker_store_find(struct broker_store *s,
+				      const char *name);
+
+/*
+ * Record @inst (replacing the instance of its name, or adding it) with
+ * the next generation, and write the state file; on failure nothing
+ * changes.  Its generation is set on success.
+ */
+int broker_store_put(struct broker_store *s, struct broker_inst *inst,
+		     struct broker_err *err);
+/* Drop @name and write the state file; on failure nothing changes. */
+int broker_store_del(struct broker_store *s, const char *name,
+		     struct broker_err *err);
+
+#endif /* BROKER_STORE_H */

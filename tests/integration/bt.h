@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * Broker tests: start the real brokerd in a temporary directory, speak
+ * HTTP to it over its Unix socket (or TCP) with libcurl, stop it.
+ */
+#ifndef BT_H
+#define BT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+struct bt_daemon {
+	char dir[64];		/* the test's temporary directory */
+	char sock[128];		/* dir/brokerd.sock */
+	char state[128];	/* dir/state */
+	char config[128];	/* dir/brokerd.json */
+	char log[128];		/* dir/brokerd.log: the daemon's stderr */
+	char tcp[64];		/* "127.0.0.1:port" when asked for, else "" */
+	pid_t pid;
+};
+
+struct bt_resp {
+	long status;
+	char *body;
+	json_t *json;		/* when the body is JSON */
+	char etag[32];
+	char allow[64];
+	char content_type[96];
+};
+
+/* A temporary directory for one daemon; the config file written if given. */
+void bt_init(struct bt_daemon *d, const char *config_json);
+/* Remove the directory and everything in it. */
+void bt_cleanup(struct bt_daemon *d);
+
+/*
+ * Start brokerd -c config --state-dir --socket [args...] and wait for its
+ * socket: 0, or the exit status of a daemon that stopped (its stderr in
+ * d->log).  @args ends with NULL.
+ */
+int bt_start(struct bt_daemon *d, const char *const *args);
+/* Start brokerd expected to fail: wait for its exit status. */
+int bt_run(struct bt_daemon *d, const char *const *args);
+/* SIGTERM and wait: its exit status (0 for a clean stop). */
+int bt_stop(struct bt_daemon *d);
+/* Wait for it to stop by itself: its exit status. */
+int bt_wait(struct bt_daemon *d);
+/* SIGKILL and wait. */
+void bt_kill(struct bt_daemon *d);
+/* Send @sig. */
+void bt_signal(struct bt_daemon *d, int sig);
+
+/*
+ * One request over the Unix socket (over TCP if d->tcp is set and @tcp).
+ * @content_type NULL sends no Content-Type; @headers ends with NULL.
+ */
+void bt_http(struct bt_daemon *d, const char *method, const char *path,
+	     const char *content_type, const char *body,
+	     const char *const *headers, struct bt_resp *r);
+void bt_http_tcp(struct bt_daemon *d, const char *method, const char *path,
+		 struct bt_resp *r);
+void bt_resp_free(struct bt_resp *r);
+
+/* Shorthands: GET, PUT of a JSON body (NULL: none). */
+void bt_get(struct bt_daemon *d, const char *path, struct bt_resp *r);
+void bt_put_json(struct bt_daemon *d, const char *path, const char *body,
+		 struct bt_resp *r);
+
+/* The error envelope with @status and @code, and @field if not NULL. */
+void bt_assert_error(const struct bt_resp *r, long status, const char *code,
+		     const char *field);
+
+/* Everything a rejected request must leave as it was: the API's view and
+ * the state file, as one string to compare. */
+char *bt_snapshot(struct bt_daemon *d);
+
+/* A GET whose response streams (server-sent events), read as it comes. */
+struct bt_stream;
+struct bt_stream *bt_stream_open(struct bt_daemon *d, const char *path);
+/*
+ * Wait for @needle past what earlier waits consumed: the text from it to
+ * the end of its event (a blank line), malloc'ed, or NULL on timeout.
+ */
+char *bt_stream_wait(struct bt_stream *s, const char *needle, int timeout_ms);
+const char *bt_stream_content_type(struct bt_stream *s);
+void bt_stream_close(struct bt_stream *s);
+
+char *bt_read_file(const char *path);
+void bt_write_file(const char *path, const char *text);
+bool bt_log_has(struct bt_daemon *d, const char *needle);
+
+/* The integer at a path of object keys: BT_INT(j, "usage", "vpids", "quota"). */
+long long bt_int(json_t *j, ...);
+#define BT_INT(j, ...) bt_int(j, __VA_ARGS__, (const char *)NULL)
+
+/* The value of the sample "name{labels}" in Prometheus text, or -1. */
+double bt_metric(const char *text, const char *sample);
+
+/* A free TCP port on 127.0.0.1. */
+int bt_free_port(void);
+
+#endif /* BT_H */
