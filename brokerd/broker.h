@@ -125,6 +125,11 @@ struct broker_config {
 	struct bj_u32 retry_interval;	/* seconds */
 	struct broker_quotas local_capacity;
 	struct broker_limits limits;
+	char admin_group[64];		/* socket peers in it are admin */
+	char audit_log[PATH_MAX];	/* "": audit.log in state_dir */
+	struct bj_u32 auth_fail_max;	/* failed authentications per peer */
+	struct bj_u32 auth_fail_window;	/* seconds they are counted over */
+	struct bj_u32 auth_block;	/* seconds of 429 after that */
 };
 
 /* ---- desired state (broker_store.c) ---- */
@@ -153,6 +158,7 @@ struct broker_store {
 struct broker_backend;
 struct broker_events;
 struct broker_http;
+struct broker_auth;
 
 struct broker {
 	pthread_mutex_t lock;
@@ -161,6 +167,7 @@ struct broker {
 	struct broker_store store;
 	struct broker_events *events;
 	struct broker_http *http;
+	struct broker_auth *auth;
 	int pending;			/* instances left with unapplied */
 	uint64_t http_requests[600];	/* by status code, atomic */
 };

@@ -18,6 +18,8 @@
 #include <sys/un.h>
 
 #include "broker_api.h"
+#include "broker_audit.h"
+#include "broker_auth.h"
 #include "broker_backend.h"
 #include "broker_events.h"
 #include "broker_http.h"
@@ -39,23 +41,41 @@ struct broker_http {
 enum route_flags {
 	ROUTE_BACKEND = 1,	/* 503 while the backend cannot serve */
 	ROUTE_OWN_LOCK = 2,	/* the handler takes the broker lock itself */
+	ROUTE_SCOPED = 4,	/* changes instance {name}: a token's scope */
+	ROUTE_UNSCOPED = 8,	/* only for tokens without a scope */
 };
 
+#define VIEWER BROKER_ROLE_VIEWER
+#define OPERATOR BROKER_ROLE_OPERATOR
+#define ADMIN BROKER_ROLE_ADMIN
+
+/*
+ * The authorization table (README.md repeats it): the least role for each
+ * route.  A scoped token changes only the instances it lists; it reads
+ * every instance, and cannot manage tokens.
+ */
 static const struct route {
 	const char *method;
 	const char *pattern;	/* "{name}" stands for one instance name */
 	broker_handler fn;
 	unsigned int flags;
+	enum broker_role role;
 } routes[] = {
-	{ "GET",    "/healthz",                   broker_api_healthz, ROUTE_BACKEND },
-	{ "GET",    "/metrics",                   broker_metrics_get, 0 },
-	{ "GET",    "/v1/resources",              broker_api_resources, ROUTE_BACKEND },
-	{ "GET",    "/v1/instances",              broker_api_instances, ROUTE_BACKEND },
-	{ "GET",    "/v1/instances/{name}",       broker_api_instance_get, ROUTE_BACKEND },
-	{ "PUT",    "/v1/instances/{name}",       broker_api_instance_put, ROUTE_BACKEND },
-	{ "DELETE", "/v1/instances/{name}",       broker_api_instance_delete, ROUTE_BACKEND },
-	{ "PUT",    "/v1/instances/{name}/quota", broker_api_quota_put, ROUTE_BACKEND },
-	{ "GET",    "/v1/events",                 broker_events_get, ROUTE_OWN_LOCK },
+	{ "GET",    "/healthz",                   broker_api_healthz, ROUTE_BACKEND, VIEWER },
+	{ "GET",    "/metrics",                   broker_metrics_get, 0, VIEWER },
+	{ "GET",    "/v1/resources",              broker_api_resources, ROUTE_BACKEND, VIEWER },
+	{ "GET",    "/v1/instances",              broker_api_instances, ROUTE_BACKEND, VIEWER },
+	{ "GET",    "/v1/instances/{name}",       broker_api_instance_get, ROUTE_BACKEND, VIEWER },
+	{ "PUT",    "/v1/instances/{name}",       broker_api_instance_put,
+	  ROUTE_BACKEND | ROUTE_SCOPED, ADMIN },
+	{ "DELETE", "/v1/instances/{name}",       broker_api_instance_delete,
+	  ROUTE_BACKEND | ROUTE_SCOPED, ADMIN },
+	{ "PUT",    "/v1/instances/{name}/quota", broker_api_quota_put,
+	  ROUTE_BACKEND | ROUTE_SCOPED, OPERATOR },
+	{ "GET",    "/v1/events",                 broker_events_get, ROUTE_OWN_LOCK, VIEWER },
+	{ "GET",    "/v1/tokens",                 broker_auth_tokens_get, ROUTE_UNSCOPED, ADMIN },
+	{ "POST",   "/v1/tokens",                 broker_auth_tokens_post, ROUTE_UNSCOPED, ADMIN },
+	{ "DELETE", "/v1/tokens/{name}",          broker_auth_token_delete, ROUTE_UNSCOPED, ADMIN },
 };
 
 static const struct {
@@ -73,6 +93,7 @@ static const struct {
 	[BROKER_UNSUPPORTED_MEDIA_TYPE]	= { "unsupported_media_type", 415 },
 	[BROKER_UNAVAILABLE]		= { "unavailable", 503 },
 	[BROKER_INTERNAL]		= { "internal", 500 },
+	[BROKER_TOO_MANY_REQUESTS]	= { "too_many_requests", 429 },
 };
 
 unsigned int broker_code_status(enum broker_code code)
@@ -93,6 +114,9 @@ enum MHD_Result broker_reply(struct broker_req *req, unsigned int status,
 		return MHD_NO;
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED && req->allow)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, req->allow);
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer realm=\"brokerd\"");
 	if (req->has_etag) {
 		snprintf(etag, sizeof(etag), "\"%llu\"",
 			 (unsigned long long)req->etag);
@@ -100,12 +124,21 @@ enum MHD_Result broker_reply(struct broker_req *req, unsigned int status,
 	}
 	if (status < ARRAY_SIZE(b->http_requests))
 		__atomic_add_fetch(&b->http_requests[status], 1, __ATOMIC_RELAXED);
-	if (req->who.local)
+	if (req->who.token)
+		broker_log(LOG_DEBUG, "token %s: %s %s: %u", req->who.token_id,
+			   req->method, req->url, status);
+	else if (req->who.local)
 		broker_log(LOG_DEBUG, "uid %u: %s %s: %u", (unsigned)req->who.uid,
 			   req->method, req->url, status);
 	else
 		broker_log(LOG_DEBUG, "tcp: %s %s: %u", req->method, req->url,
 			   status);
+	/* The change's line is on disk before anyone hears of the outcome. */
+	if (req->audit && req->audit_fd >= 0) {
+		broker_audit_write(req, status);
+		close(req->audit_fd);
+		req->audit_fd = -1;
+	}
 	req->replied = true;
 	req->status = status;
 	ret = MHD_queue_response(req->conn, status, resp);
@@ -218,6 +251,21 @@ static enum MHD_Result call(struct broker_req *req, const struct route *r)
 	struct broker *b = req->b;
 	enum MHD_Result ret;
 
+	if (req->who.role < r->role)
+		return broker_reply_error(req, BROKER_FORBIDDEN, NULL,
+					  "%s %s needs the role %s; %s has %s",
+					  req->method, req->url,
+					  broker_role_name(r->role),
+					  req->who.token ? "this token" : "this peer",
+					  broker_role_name(req->who.role));
+	if ((r->flags & ROUTE_UNSCOPED) && req->who.scoped)
+		return broker_reply_error(req, BROKER_FORBIDDEN, NULL,
+					  "a token scoped to instances cannot manage tokens");
+	if ((r->flags & ROUTE_SCOPED) && !broker_auth_scope_ok(req, req->param))
+		return broker_reply_error(req, BROKER_FORBIDDEN, NULL,
+					  "this token may not change instance %s",
+					  req->param);
+
 	if (r->flags & ROUTE_OWN_LOCK)
 		return r->fn(req);
 	pthread_mutex_lock(&b->lock);
@@ -229,12 +277,33 @@ static enum MHD_Result call(struct broker_req *req, const struct route *r)
 	return ret;
 }
 
+/* No change without its line in the audit log. */
+static enum MHD_Result audit_down(struct broker_req *req)
+{
+	return broker_reply_error(req, BROKER_UNAVAILABLE, NULL,
+				  "the audit log cannot be written (%s): changes are "
+				  "refused until it can; reads are served",
+				  strerror(-req->audit_err));
+}
+
 static enum MHD_Result dispatch(struct broker_req *req)
 {
 	char allow[64] = "";
 	const char *param = NULL;
 	size_t len = 0;
 
+	if (req->audit && req->audit_fd < 0)
+		return audit_down(req);
+	if (broker_auth_blocked(req))
+		return broker_reply_error(req, BROKER_TOO_MANY_REQUESTS, NULL,
+					  "too many failed authentications from %s; "
+					  "try again later", req->who.peer);
+	/* Default deny: nobody without a role learns even which paths exist. */
+	if (broker_auth_authenticate(req) && !broker_auth_failed(req))
+		return broker_reply_error(req, BROKER_UNAUTHORIZED, NULL,
+					  req->who.local ?
+					  "a valid bearer token is needed (this uid has no role)" :
+					  "a valid bearer token is needed");
 	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
 		if (!match(routes[i].pattern, req->url, &param, &len))
 			continue;
@@ -249,7 +318,7 @@ static enum MHD_Result dispatch(struct broker_req *req)
 				return MHD_NO;
 			if (!vac_name_ok(req->param))
 				return broker_reply_error(req, BROKER_BAD_REQUEST, "name",
-							  "instance names match [a-z0-9_]{1,31}");
+							  "names match [a-z0-9_]{1,31}");
 		}
 		return call(req, &routes[i]);
 	}
@@ -273,18 +342,31 @@ static void principal_of(struct MHD_Connection *conn, bool is_unix,
 	socklen_t len = sizeof(cred);
 
 	*who = (struct broker_principal){ .uid = (uid_t)-1 };
-	if (!is_unix)
+	if (!is_unix) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (ci && ci->client_addr)
+			getnameinfo(ci->client_addr,
+				    ci->client_addr->sa_family == AF_INET6 ?
+				    sizeof(struct sockaddr_in6) :
+				    sizeof(struct sockaddr_in),
+				    who->peer, sizeof(who->peer), NULL, 0,
+				    NI_NUMERICHOST);
 		return;
+	}
+	strcpy(who->peer, "unix");
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci && !getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cred, &len)) {
 		who->local = true;
 		who->uid = cred.uid;
+		who->gid = cred.gid;
 		who->pid = cred.pid;
 	}
 }
 
 static enum MHD_Result too_large(struct broker_req *req)
 {
+	if (req->audit && req->audit_fd < 0)
+		return audit_down(req);
 	return broker_reply_error(req, BROKER_PAYLOAD_TOO_LARGE, NULL,
 				  "request body larger than %u bytes",
 				  req->b->cfg.limits.body_max.v);
@@ -327,8 +409,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req->conn = conn;
 		req->method = method;
 		req->url = url;
+		req->audit_fd = -1;
 		principal_of(conn, l->is_unix, &req->who);
 		*con_cls = req;
+		req->audit = broker_audit_is_change(method);
+		if (req->audit)
+			broker_audit_open(req);
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > l->b->cfg.limits.body_max.v)
@@ -357,6 +443,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 		return;
 	if (req->cleanup)
 		req->cleanup(req->cleanup_arg);
+	if (req->audit_fd >= 0)
+		close(req->audit_fd);
 	free(req->body);
 	free((char *)req->param);
 	free(req);
@@ -518,17 +606,18 @@ int broker_http_listen(struct broker *b, struct broker_err *err)
 	h->tcp_l = (struct listener){ b, "tcp", false, -1, NULL };
 	b->http = h;
 
-	fd = listen_unix(b->cfg.socket, err);
-	if (fd < 0)
-		return fd;
-	h->unix_l.fd = fd;
-	snprintf(h->socket_path, sizeof(h->socket_path), "%s", b->cfg.socket);
+	/* TCP first: once the socket appears, every listener is listening. */
 	if (b->cfg.listen[0]) {
 		fd = listen_tcp(b->cfg.listen, err);
 		if (fd < 0)
 			return fd;
 		h->tcp_l.fd = fd;
 	}
+	fd = listen_unix(b->cfg.socket, err);
+	if (fd < 0)
+		return fd;
+	h->unix_l.fd = fd;
+	snprintf(h->socket_path, sizeof(h->socket_path), "%s", b->cfg.socket);
 	return 0;
 }
 

@@ -25,16 +25,31 @@ enum broker_code {
 	BROKER_UNSUPPORTED_MEDIA_TYPE,
 	BROKER_UNAVAILABLE,
 	BROKER_INTERNAL,
+	BROKER_TOO_MANY_REQUESTS,
+};
+
+enum broker_role {
+	BROKER_ROLE_NONE,
+	BROKER_ROLE_VIEWER,	/* GET */
+	BROKER_ROLE_OPERATOR,	/* and quotas */
+	BROKER_ROLE_ADMIN,	/* and instances, tokens */
 };
 
 /*
- * Who is asking.  Over the Unix socket, the peer's credentials; over TCP,
- * nobody yet.  Authentication will attach a role here.
+ * Who is asking.  Over the Unix socket, the peer's credentials; the role
+ * from a bearer token (either listener) or from the peer's uid (socket).
  */
 struct broker_principal {
 	bool local;		/* peer credentials below are known */
 	uid_t uid;
+	gid_t gid;
 	pid_t pid;
+	enum broker_role role;
+	bool token;		/* the role comes from token_id */
+	bool scoped;		/* the token lists the instances it may change */
+	char token_id[17];
+	char token_name[64];
+	char peer[64];		/* "unix" or the TCP client's address */
 };
 
 struct broker_req {
@@ -50,6 +65,9 @@ struct broker_req {
 	bool replied;
 	unsigned int status;
 	const char *allow;	/* 405: the methods the path has */
+	bool audit;		/* a change: its line goes to the audit log */
+	int audit_fd;		/* open until the line is written */
+	int audit_err;		/* why it could not be opened */
 	bool has_etag;
 	uint64_t etag;		/* an instance's generation */
 	/* run when the request ends (for streams) */

@@ -24,6 +24,7 @@
 #include <sys/timerfd.h>
 #include <time.h>
 
+#include "broker_auth.h"
 #include "broker_backend.h"
 #include "broker_events.h"
 #include "broker_http.h"
@@ -106,6 +107,17 @@ static const struct bj_field config_fields[] = {
 	CFG_STRING("listen", listen, NULL),
 	CFG_STRING("log", log, log_targets),
 	CFG_STRING("log_level", log_level, log_levels),
+	CFG_STRING("admin_group", admin_group, NULL),
+	CFG_STRING("audit_log", audit_log, NULL),
+	{ .name = "auth_fail_max", .type = BJ_U32,
+	  .offset = offsetof(struct broker_config, auth_fail_max),
+	  .min = 1, .max = 1000000 },
+	{ .name = "auth_fail_window", .type = BJ_U32,
+	  .offset = offsetof(struct broker_config, auth_fail_window),
+	  .min = 1, .max = 86400 },
+	{ .name = "auth_block", .type = BJ_U32,
+	  .offset = offsetof(struct broker_config, auth_block),
+	  .min = 1, .max = 86400 },
 	{ .name = "retry_interval", .type = BJ_U32,
 	  .offset = offsetof(struct broker_config, retry_interval),
 	  .min = 1, .max = 3600 },
@@ -136,6 +148,9 @@ static void config_defaults(struct broker_config *c)
 	strcpy(c->log, "stderr");
 	strcpy(c->log_level, "info");
 	c->retry_interval.v = 5;
+	c->auth_fail_max.v = 10;
+	c->auth_fail_window.v = 60;
+	c->auth_block.v = 300;
 	for (int k = 0; k < VAC_NR_RESOURCES; k++)
 		c->local_capacity.kind[k].v = capacity[k];
 	c->limits.connections.v = 64;
@@ -150,6 +165,7 @@ static void config_defaults(struct broker_config *c)
 
 struct args {
 	const char *config;	/* -c FILE */
+	const char *bootstrap_token;	/* --bootstrap-token FILE */
 	json_t *flags;		/* the other options, as config keys */
 	bool verbose;
 };
@@ -222,6 +238,8 @@ static void usage(FILE *f)
 "      --listen ADDR:PORT  also plain HTTP on a loopback address\n"
 "      --backend NAME      local (in-process accounting) or netlink (vac.ko)\n"
 "      --log TARGET        stderr or syslog\n"
+"      --bootstrap-token FILE  with no token yet, create an admin token\n"
+"                          and write it to FILE (mode 0600)\n"
 "  -v, --verbose           log_level debug\n"
 "  -h, --help              this text\n"
 "\n"
@@ -238,6 +256,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "listen",	required_argument, NULL, 'l' },
 		{ "backend",	required_argument, NULL, 'b' },
 		{ "log",	required_argument, NULL, 'L' },
+		{ "bootstrap-token", required_argument, NULL, 'B' },
 		{ "verbose",	no_argument, NULL, 'v' },
 		{ "help",	no_argument, NULL, 'h' },
 		{ NULL }
@@ -255,6 +274,9 @@ static int parse_args(int argc, char **argv, struct args *a)
 			continue;
 		case 'v':
 			a->verbose = true;
+			continue;
+		case 'B':
+			a->bootstrap_token = optarg;
 			continue;
 		case 'h':
 			usage(stdout);
@@ -457,8 +479,19 @@ int main(int argc, char **argv)
 	}
 
 	ret = broker_store_open(&b.store, b.cfg.state_dir, &err);
+	if (!ret)
+		ret = broker_auth_open(&b.auth, b.store.dirfd, &err);
 	if (ret)
 		goto fail;
+	if (args.bootstrap_token) {
+		ret = broker_auth_bootstrap(b.auth, args.bootstrap_token, &err);
+		if (ret < 0)
+			goto fail;
+		broker_log(LOG_NOTICE, ret ? "tokens exist; %s left as it is" :
+			   "bootstrap admin token written to %s",
+			   args.bootstrap_token);
+		ret = 0;
+	}
 	ret = backend_new(&b, &err);
 	if (!ret)
 		ret = broker_events_new(&b, &b.events);
@@ -492,6 +525,7 @@ out:
 	broker_events_free(b.events);
 	if (b.backend)
 		b.backend->ops->destroy(b.backend);
+	broker_auth_free(b.auth);
 	broker_store_close(&b.store);
 	json_decref(args.flags);
 	return ret ? 1 : 0;

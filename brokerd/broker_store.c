@@ -234,49 +234,66 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+int broker_store_write(int dirfd, const char *name, const char *text,
+		       struct broker_err *err)
+{
+	_cleanup_close_ int fd = -1;
+	char tmp[NAME_MAX + 1];
+	const char *step;
+	int ret;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp)) {
+		broker_err_set(err, NULL, "%s: name too long", name);
+		return -ENAMETOOLONG;
+	}
+	step = "create";
+	fd = openat(dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		goto fail;
+	step = "write";
+	ret = write_all(fd, text, strlen(text));
+	if (ret) {
+		errno = -ret;
+		goto fail;
+	}
+	step = "fsync";
+	if (fsync(fd) < 0)
+		goto fail;
+	step = "close";
+	ret = close(fd);
+	fd = -1;
+	if (ret < 0)
+		goto fail;
+	step = "rename";
+	if (renameat(dirfd, tmp, dirfd, name) < 0)
+		goto fail;
+	step = "fsync the directory after renaming";
+	if (fsync(dirfd) < 0)
+		goto fail;
+	return 0;
+
+fail:
+	ret = -errno;
+	broker_err_set(err, NULL, "%s: %s %s: %s", name, step, tmp,
+		       strerror(-ret));
+	unlinkat(dirfd, tmp, 0);
+	return ret;
+}
+
 static int save(struct broker_store *s, struct broker_err *err)
 {
 	_cleanup_free_ char *text = render(s);
-	_cleanup_close_ int fd = -1;
-	const char *step;
+	struct broker_err why = { 0 };
 	int ret;
 
 	if (!text) {
 		broker_err_set(err, NULL, "state file %s: out of memory", s->path);
 		return -ENOMEM;
 	}
-	step = "create " STATE_TMP;
-	fd = openat(s->dirfd, STATE_TMP,
-		    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		goto fail;
-	step = "write " STATE_TMP;
-	ret = write_all(fd, text, strlen(text));
-	if (ret) {
-		errno = -ret;
-		goto fail;
-	}
-	step = "fsync " STATE_TMP;
-	if (fsync(fd) < 0)
-		goto fail;
-	step = "close " STATE_TMP;
-	ret = close(fd);
-	fd = -1;
-	if (ret < 0)
-		goto fail;
-	step = "rename " STATE_TMP;
-	if (renameat(s->dirfd, STATE_TMP, s->dirfd, BROKER_STATE_FILE) < 0)
-		goto fail;
-	step = "fsync the state directory";
-	if (fsync(s->dirfd) < 0)
-		goto fail;
-	return 0;
-
-fail:
-	ret = -errno;
-	broker_err_set(err, NULL, "state file %s: %s: %s", s->path, step,
-		       strerror(-ret));
-	unlinkat(s->dirfd, STATE_TMP, 0);
+	ret = broker_store_write(s->dirfd, BROKER_STATE_FILE, text, &why);
+	if (ret)
+		broker_err_set(err, NULL, "state file %s", why.msg);
 	return ret;
 }
 

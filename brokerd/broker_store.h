@@ -34,4 +34,12 @@ int broker_store_put(struct broker_store *s, struct broker_inst *inst,
 int broker_store_del(struct broker_store *s, const char *name,
 		     struct broker_err *err);
 
+/*
+ * Replace @name in @dirfd with @text atomically: NAME.tmp (0600), fsync,
+ * rename over @name, fsync of the directory.  On failure @name is as it
+ * was and the temporary file is gone.
+ */
+int broker_store_write(int dirfd, const char *name, const char *text,
+		       struct broker_err *err);
+
 #endif /* BROKER_STORE_H */

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -96,9 +97,14 @@ static void spawn(struct bt_daemon *d, const char *const *args)
 	assert_true(d->pid >= 0);
 	if (!d->pid) {
 		int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
-		/* Only stderr: the daemon writes nothing else. */
-		if (fd < 0 || dup2(fd, 2) < 0)
+		/*
+		 * Only stderr: the daemon writes nothing else.  It must not
+		 * hold the test's stdout, nor outlive a test that crashed.
+		 */
+		if (fd < 0 || null < 0 || dup2(fd, 2) < 0 || dup2(null, 1) < 0 ||
+		    prctl(PR_SET_PDEATHSIG, SIGKILL))
 			_exit(127);
 		execv(argv[0], (char **)argv);
 		_exit(127);
@@ -212,6 +218,8 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 	header_value(line, size * n, "Allow", r->allow, sizeof(r->allow));
 	header_value(line, size * n, "Content-Type", r->content_type,
 		     sizeof(r->content_type));
+	header_value(line, size * n, "WWW-Authenticate", r->www_authenticate,
+		     sizeof(r->www_authenticate));
 	return size * n;
 }
 
@@ -277,6 +285,13 @@ void bt_http_tcp(struct bt_daemon *d, const char *method, const char *path,
 		 struct bt_resp *r)
 {
 	request(d, true, method, path, NULL, NULL, NULL, r);
+}
+
+void bt_http_ex(struct bt_daemon *d, bool tcp, const char *method,
+		const char *path, const char *content_type, const char *body,
+		const char *const *headers, struct bt_resp *r)
+{
+	request(d, tcp, method, path, content_type, body, headers, r);
 }
 
 void bt_get(struct bt_daemon *d, const char *path, struct bt_resp *r)

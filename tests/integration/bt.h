@@ -29,6 +29,7 @@ struct bt_resp {
 	char etag[32];
 	char allow[64];
 	char content_type[96];
+	char www_authenticate[96];
 };
 
 /* A temporary directory for one daemon; the config file written if given. */
@@ -62,6 +63,10 @@ void bt_http(struct bt_daemon *d, const char *method, const char *path,
 	     const char *const *headers, struct bt_resp *r);
 void bt_http_tcp(struct bt_daemon *d, const char *method, const char *path,
 		 struct bt_resp *r);
+/* Either listener, with everything. */
+void bt_http_ex(struct bt_daemon *d, bool tcp, const char *method,
+		const char *path, const char *content_type, const char *body,
+		const char *const *headers, struct bt_resp *r);
 void bt_resp_free(struct bt_resp *r);
 
 /* Shorthands: GET, PUT of a JSON body (NULL: none). */

@@ -122,11 +122,11 @@ static void test_restart_after_kill_restores_and_reapplies(void **state)
 	bt_resp_free(&before);
 	bt_resp_free(&after);
 
-	/* Nothing but the state file in the state directory. */
+	/* Nothing but the state file (and the audit log) in the state directory. */
 	dir = opendir(d->state);
 	assert_non_null(dir);
 	while ((e = readdir(dir)))
-		if (e->d_name[0] != '.')
+		if (e->d_name[0] != '.' && strcmp(e->d_name, "audit.log"))
 			assert_string_equal(e->d_name, "desired.json");
 	closedir(dir);
 	stop_ok(d);
@@ -319,18 +319,31 @@ static void test_a_second_daemon_is_refused(void **state)
 static void test_tcp_listener_serves_on_loopback(void **state)
 {
 	struct bt_daemon *d = *state;
-	char listen[96];
-	const char *args[] = { listen, NULL };
+	char listen[96], boot[160], auth[256];
+	const char *args[] = { listen, boot, NULL };
+	const char *hdrs[] = { auth, NULL };
 	struct bt_resp r;
+	char *token;
 
 	snprintf(d->tcp, sizeof(d->tcp), "127.0.0.1:%d", bt_free_port());
 	snprintf(listen, sizeof(listen), "--listen=%s", d->tcp);
+	snprintf(boot, sizeof(boot), "--bootstrap-token=%s/boot.token", d->dir);
 	start_ok(d, args);
+	/* TCP always needs a token: the bootstrap token is one. */
 	bt_http_tcp(d, "GET", "/healthz", &r);
+	bt_assert_error(&r, 401, "unauthorized", NULL);
+	bt_resp_free(&r);
+	snprintf(auth, sizeof(auth), "%s/boot.token", d->dir);
+	token = bt_read_file(auth);
+	assert_non_null(token);
+	token[strcspn(token, "\n")] = 0;
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	free(token);
+	bt_http_ex(d, true, "GET", "/healthz", NULL, NULL, hdrs, &r);
 	assert_int_equal(r.status, 200);
 	assert_string_equal(json_string_value(json_object_get(r.json, "backend")), "local");
 	bt_resp_free(&r);
-	bt_http_tcp(d, "GET", "/v1/nope", &r);
+	bt_http_ex(d, true, "GET", "/v1/nope", NULL, NULL, hdrs, &r);
 	bt_assert_error(&r, 404, "not_found", NULL);
 	bt_resp_free(&r);
 	stop_ok(d);
