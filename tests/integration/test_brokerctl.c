@@ -1,0 +1,873 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * brokerctl against the real brokerd (local backend): every verb in both
+ * output modes (human tables, -o json parsed with jansson), the exit
+ * status of each class of failure with the reason printed, and usage
+ * errors caught before any request is made.  brokerctl runs as a
+ * subprocess ($BROKERCTL) against the daemon's Unix socket; the daemon
+ * also listens on loopback TCP for -H.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bt.h"
+
+#define CONFIG \
+	"{\"local_capacity\": {\"asids\": 100, \"sev_asids\": 10," \
+	" \"sev_es_asids\": 5, \"vpids\": 1000, \"pmu_counters\": 6," \
+	" \"msr_slots\": 16}," \
+	" \"limits\": {\"sse_keepalive\": 1}}"
+
+struct ctl_run {
+	int status;
+	char *out;
+	char *err;
+	json_t *json;	/* stdout, when it is JSON */
+};
+
+static int setup(void **state)
+{
+	struct bt_daemon *d = calloc(1, sizeof(*d));
+	char listen[96];
+	const char *args[] = { listen, NULL };
+
+	bt_init(d, CONFIG);
+	snprintf(d->tcp, sizeof(d->tcp), "127.0.0.1:%d", bt_free_port());
+	snprintf(listen, sizeof(listen), "--listen=%s", d->tcp);
+	assert_int_equal(bt_start(d, args), 0);
+	*state = d;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct bt_daemon *d = *state;
+	int status = bt_stop(d);
+	char *log = status ? bt_read_file(d->log) : NULL;
+
+	if (log)
+		fprintf(stderr, "brokerd exited with %d:\n%s\n", status, log);
+	free(log);
+	bt_cleanup(d);
+	free(d);
+	assert_int_equal(status, 0);
+	return 0;
+}
+
+/* ---- running brokerctl ---- */
+
+static const char *brokerctl_bin(void)
+{
+	const char *bin = getenv("BROKERCTL");
+
+	if (!bin)
+		fail_msg("BROKERCTL (the path of brokerctl) is not set");
+	return bin;
+}
+
+/*
+ * Fork brokerctl with @argv (after its own name), stdout and stderr to
+ * files in the test's directory; @env "NAME=value" strings (NULL-ended)
+ * added to a clean BROKERCTL_* environment.
+ */
+static pid_t spawn_ctl(struct bt_daemon *d, const char *const *env,
+		       const char *const *argv)
+{
+	const char *args[40] = { brokerctl_bin() };
+	char out[160], err[160];
+	size_t n = 1;
+	pid_t pid;
+
+	for (; *argv; argv++) {
+		assert_true(n < 39);
+		args[n++] = *argv;
+	}
+	args[n] = NULL;
+	snprintf(out, sizeof(out), "%s/ctl.out", d->dir);
+	snprintf(err, sizeof(err), "%s/ctl.err", d->dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+			_exit(127);
+		unsetenv("BROKERCTL_SOCKET");
+		unsetenv("BROKERCTL_HOST");
+		unsetenv("BROKERCTL_TOKEN");
+		for (; env && *env; env++)
+			putenv((char *)*env);
+		execv(args[0], (char **)args);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void collect(struct bt_daemon *d, pid_t pid, struct ctl_run *r)
+{
+	char path[160];
+	int status;
+
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	r->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	snprintf(path, sizeof(path), "%s/ctl.out", d->dir);
+	r->out = bt_read_file(path);
+	snprintf(path, sizeof(path), "%s/ctl.err", d->dir);
+	r->err = bt_read_file(path);
+	assert_non_null(r->out);
+	assert_non_null(r->err);
+	r->json = json_loads(r->out, JSON_DECODE_ANY, NULL);
+}
+
+static void run_env(struct bt_daemon *d, const char *const *env,
+		    struct ctl_run *r, const char *const *argv)
+{
+	collect(d, spawn_ctl(d, env, argv), r);
+}
+
+/* brokerctl -s SOCK ARGS... */
+static void run_argv(struct bt_daemon *d, struct ctl_run *r,
+		     const char *const *argv)
+{
+	const char *args[40] = { "-s", d->sock };
+	size_t n = 2;
+
+	for (; *argv; argv++) {
+		assert_true(n < 39);
+		args[n++] = *argv;
+	}
+	args[n] = NULL;
+	run_env(d, NULL, r, args);
+}
+
+#define RUN(d, r, ...) \
+	run_argv(d, r, (const char *const[]){ __VA_ARGS__, NULL })
+
+static void run_free(struct ctl_run *r)
+{
+	free(r->out);
+	free(r->err);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Exit status @status, or fail showing what it printed. */
+static void assert_exit(const struct ctl_run *r, int status)
+{
+	if (r->status != status)
+		fail_msg("brokerctl exited %d, not %d\nstdout: %s\nstderr: %s",
+			 r->status, status, r->out, r->err);
+}
+
+static void assert_ok(const struct ctl_run *r)
+{
+	assert_exit(r, 0);
+	assert_string_equal(r->err, "");
+}
+
+/* A line of @text that starts with @prefix. */
+static bool has_line(const char *text, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : l)
+		if (!strncmp(l, prefix, n))
+			return true;
+	return false;
+}
+
+static void assert_line(const char *text, const char *prefix)
+{
+	if (!has_line(text, prefix))
+		fail_msg("no line starting '%s' in:\n%s", prefix, text);
+}
+
+static void assert_has(const char *text, const char *needle)
+{
+	if (!strstr(text, needle))
+		fail_msg("'%s' not in:\n%s", needle, text);
+}
+
+/* A table row: its cells, separated by runs of spaces, as one string. */
+static char *row_of(const char *text, const char *first_cell)
+{
+	size_t n = strlen(first_cell);
+
+	for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : l) {
+		const char *end = strchrnul(l, '\n');
+		char *row, *p;
+		size_t len = 0;
+
+		if (strncmp(l, first_cell, n) || (l[n] != ' ' && l + n != end))
+			continue;
+		row = calloc(1, end - l + 1);
+		assert_non_null(row);
+		for (p = (char *)l; p < end; p++)
+			if (*p != ' ' || (len && row[len - 1] != ' '))
+				row[len++] = *p;
+		while (len && row[len - 1] == ' ')
+			row[--len] = 0;
+		return row;
+	}
+	fail_msg("no row '%s' in:\n%s", first_cell, text);
+	return NULL;
+}
+
+static void assert_row(const char *text, const char *first_cell,
+		       const char *cells)
+{
+	char *row = row_of(text, first_cell);
+
+	if (strcmp(row, cells))
+		fail_msg("row '%s', not '%s'", row, cells);
+	free(row);
+}
+
+static long long json_int_at(json_t *j, const char *a, const char *b,
+			     const char *c)
+{
+	return c ? BT_INT(j, a, b, c) : b ? BT_INT(j, a, b) : BT_INT(j, a);
+}
+
+/* ---- tests ---- */
+
+static void test_resources_in_both_modes(void **state)
+{
+	struct bt_daemon *d = *state;
+	struct ctl_run r;
+	json_t *res;
+
+	RUN(d, &r, "resources");
+	assert_ok(&r);
+	assert_line(r.out, "backend: local");
+	assert_line(r.out, "KIND ");
+	assert_row(r.out, "asids", "asids 100 16 0 0 100 0 yes");
+	assert_row(r.out, "vpids", "vpids 1000 1 0 0 1000 0 yes");
+	assert_row(r.out, "msr_slots", "msr_slots 16 0 0 0 16 0 yes");
+	run_free(&r);
+
+	RUN(d, &r, "-o", "json", "resources", "show");
+	assert_ok(&r);
+	assert_non_null(r.json);
+	assert_string_equal(json_string_value(json_object_get(r.json, "backend")),
+			    "local");
+	res = json_object_get(r.json, "resources");
+	assert_int_equal(json_array_size(res), 6);
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(res, 3), "kind")), "vpids");
+	assert_int_equal(BT_INT(json_array_get(res, 3), "capacity"), 1000);
+	run_free(&r);
+}
+
+static void test_instances_declare_list_show_delete(void **state)
+{
+	struct bt_daemon *d = *state;
+	struct bt_resp h;
+	struct ctl_run r;
+	json_t *list;
+
+	RUN(d, &r, "instances", "declare", "kvm_a");
+	assert_ok(&r);
+	assert_line(r.out, "name: kvm_a");
+	assert_line(r.out, "state: declared");
+	assert_line(r.out, "generation: 1");
+	assert_row(r.out, "vpids", "vpids - 0 0 0 0");
+	run_free(&r);
+
+	RUN(d, &r, "-o", "json", "instances", "declare", "kvm_b");
+	assert_ok(&r);
+	assert_string_equal(json_string_value(json_object_get(r.json, "name")),
+			    "kvm_b");
+	assert_string_equal(json_string_value(json_object_get(r.json, "state")),
+			    "declared");
+	run_free(&r);
+
+	/* "list" is the default verb. */
+	RUN(d, &r, "instances");
+	assert_ok(&r);
+	assert_line(r.out, "NAME ");
+	assert_row(r.out, "kvm_a", "kvm_a declared - 1 -");
+	assert_row(r.out, "kvm_b", "kvm_b declared - 2 -");
+	run_free(&r);
+
+	RUN(d, &r, "-o", "json", "instances", "list");
+	assert_ok(&r);
+	list = json_object_get(r.json, "instances");
+	assert_int_equal(json_array_size(list), 2);
+	assert_string_equal(json_string_value(json_object_get(
+		json_array_get(list, 0), "name")), "kvm_a");
+	run_free(&r);
+
+	RUN(d, &r, "instances", "show", "kvm_b");
+	assert_ok(&r);
+	assert_line(r.out, "name: kvm_b");
+	assert_line(r.out, "module: -");
+	assert_line(r.out, "KIND ");
+	run_free(&r);
+
+	RUN(d, &r, "-o", "json", "instances", "show", "kvm_b");
+	assert_ok(&r);
+	assert_int_equal(BT_INT(r.json, "generation"), 2);
+	assert_true(json_is_object(json_object_get(r.json, "usage")));
+	run_free(&r);
+
+	RUN(d, &r, "instances", "delete", "kvm_a");
+	assert_ok(&r);
+	assert_string_equal(r.out, "deleted: kvm_a\n");
+	run_free(&r);
+
+	RUN(d, &r, "-o", "json", "instances", "delete", "kvm_b");
+	assert_ok(&r);
+	assert_string_equal(json_string_value(json_object_get(r.json, "deleted")),
+			    "kvm_b");
+	run_free(&r);
+
+	bt_get(d, "/v1/instances", &h);
+	assert_int_equal(h.status, 200);
+	assert_int_equal(json_array_size(json_object_get(h.json, "instances")), 0);
+	bt_resp_free(&h);
+}
+
+static void test_quota_set_and_get(void **state)
+{
+	struct bt_daemon *d = *state;
+	struct bt_resp h;
+	struct ctl_run r;
+	char gen[32];
+
+	RUN(d, &r, "instances", "declare", "kvm_b");
+	assert_ok(&r);
+	run_free(&r);
+
+	RUN(d, &r, "quota", "set", "kvm_b", "asids=10", "vpids=400");
+	assert_ok(&r);
+	assert_line(r.out, "generation: 2");
+	assert_row(r.out, "asids", "asids 10 10 0 0 0");
+	assert_row(r.out, "vpids", "vpids 400 400 0 0 0");
+	assert_row(r.out, "msr_slots", "msr_slots - 0 0 0 0");
+	run_free(&r);
+
+	bt_get(d, "/v1/instances/kvm_b", &h);
+	assert_int_equal(h.status, 200);
+	assert_int_equal(BT_INT(h.json, "desired", "vpids"), 400);
+	assert_int_equal(BT_INT(h.json, "usage", "asids", "quota"), 10);
+	bt_resp_free(&h);
+
+	RUN(d, &r, "-o", "json", "quota", "get", "kvm_b");
+	assert_ok(&r);
+	assert_int_equal(json_int_at(r.json, "desired", "asids", NULL), 10);
+	assert_int_equal(json_int_at(r.json, "usage", "vpids", "quota"), 400);
+	snprintf(gen, sizeof(gen), "%lld", BT_INT(r.json, "generation"));
+	run_free(&r);
+
+	RUN(d, &r, "quota", "get", "kvm_b");
+	assert_ok(&r);
+	assert_row(r.out, "vpids", "vpids 400 400 0 0 0");
+	run_free(&r);
+
+	/* --if-match with the generation just read, then the stale one. */
+	RUN(d, &r, "-o", "json", "quota", "set", "kvm_b", "vpids=500",
+	    "--if-match", gen);
+	assert_ok(&r);
+	assert_int_equal(json_int_at(r.json, "desired", "vpids", NULL), 500);
+	run_free(&r);
+	RUN(d, &r, "quota", "set", "kvm_b", "vpids=600", "--if-match", gen);
+	assert_exit(&r, 1);
+	assert_has(r.err, "brokerctl: precondition_failed: ");
+	assert_string_equal(r.out, "");
+	run_free(&r);
+
+	/* --force and the largest value brokerctl lets through (the server
+	 * then refuses it: above capacity). */
+	RUN(d, &r, "quota", "set", "kvm_b", "vpids=0", "--force");
+	assert_ok(&r);
+	assert_row(r.out, "vpids", "vpids 0 0 0 0 0");
+	run_free(&r);
+	RUN(d, &r, "quota", "set", "kvm_b", "asids=4294967295");
+	assert_exit(&r, 1);
+	assert_has(r.err, "brokerctl: conflict: ");
+	run_free(&r);
+}
+
+static void test_quota_above_capacity_is_refused_with_the_reason(void **state)
+{
+	struct bt_daemon *d = *state;
+	struct ctl_run r;
+	char *before, *after;
+
+	RUN(d, &r, "instances", "declare", "kvm_b");
+	assert_ok(&r);
+	run_free(&r);
+	before = bt_snapshot(d);
+	RUN(d, &r, "quota", "set", "kvm_b", "asids=10", "vpids=1001");
+	assert_exit(&r, 1);
+	assert_string_equal(r.out, "");
+	assert_has(r.err, "brokerctl: conflict: ");
+	assert_has(r.err, "(quotas.vpids)\n");
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "quota", "set", "kvm_b", "vpids=1001");
+	assert_exit(&r, 1);
+	assert_has(r.err, "brokerctl: conflict: ");
+	run_free(&r);
+	after = bt_snapshot(d);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void test_unknown_instance_is_refused_with_the_reason(void **state)
+{
+	struct bt_daemon *d = *state;
+	static const char *const verbs[][3] = {
+		{ "instances", "show", "nope" },
+		{ "instances", "delete", "nope" },
+		{ "quota", "get", "nope" },
+	};
+	struct ctl_run r;
+
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		RUN(d, &r, verbs[i][0], verbs[i][1], verbs[i][2]);
+		assert_exit(&r, 1);
+		assert_string_equal(r.out, "");
+		assert_has(r.err, "brokerctl: not_found: ");
+		assert_has(r.err, "nope");
+		run_free(&r);
+	}
+}
+
+static void test_bad_arguments_are_usage_errors_before_any_request(void **state)
+{
+	struct bt_daemon *d = *state;
+	static const struct {
+		const char *args[8];
+		const char *message;
+	} cases[] = {
+		{ { "frob" }, "unknown object 'frob'" },
+		{ { "instances", "frob", "kvm_a" }, "unknown verb 'frob'" },
+		{ { "quota", "frob" }, "unknown verb 'frob'" },
+		{ { "quota" }, "missing verb" },
+		{ { "instances", "show" }, "takes one instance name" },
+		{ { "instances", "declare", "KVM_A" }, "bad instance name 'KVM_A'" },
+		{ { "instances", "declare", "kvm-a" }, "bad instance name" },
+		{ { "instances", "declare", "a234567890123456789012345678901z" },
+		  "bad instance name" },
+		{ { "quota", "set", "kvm_a" }, "at least one KIND=N" },
+		{ { "quota", "set", "kvm_a", "vpids" }, "expected KIND=N" },
+		{ { "quota", "set", "kvm_a", "gpus=1" }, "unknown kind 'gpus'" },
+		{ { "quota", "set", "kvm_a", "vpids=-1" }, "bad value '-1'" },
+		{ { "quota", "set", "kvm_a", "vpids=ten" }, "bad value 'ten'" },
+		{ { "quota", "set", "kvm_a", "vpids=" }, "bad value ''" },
+		{ { "quota", "set", "kvm_a", "vpids=0x10" }, "bad value '0x10'" },
+		{ { "quota", "set", "kvm_a", "vpids=4294967296" },
+		  "bad value '4294967296'" },
+		{ { "quota", "set", "kvm_a", "vpids=1", "vpids=2" }, "given twice" },
+		{ { "quota", "set", "kvm_a", "vpids=1", "--if-match", "x" },
+		  "--if-match" },
+		{ { "quota", "set", "kvm_a", "vpids=1", "--bogus" },
+		  "unknown option '--bogus'" },
+		{ { "quota", "set", "Bad", "vpids=1" }, "bad instance name" },
+		{ { "events", "--count", "0" }, "--count" },
+		{ { "events", "--count", "x" }, "--count" },
+		{ { "token", "create", "ci", "--role", "root" }, "unknown role 'root'" },
+		{ { "token", "create", "ci" }, "--role" },
+		{ { "token", "create", "c i", "--role", "admin" }, "bad token name" },
+		{ { "token", "create", "ci", "--role", "admin", "--expires",
+		    "tomorrow" }, "bad --expires 'tomorrow'" },
+		{ { "token", "revoke", "a/b" }, "bad token id" },
+		{ { "token", "frob" }, "unknown verb 'frob'" },
+		{ { "-o", "yaml", "resources" }, "unknown output format 'yaml'" },
+		{ { "--bogus", "resources" }, "unknown option '--bogus'" },
+		{ { "-H", "ftp://x", "resources" }, "bad host" },
+	};
+	char nosock[160], *before, *after;
+	struct ctl_run r;
+
+	RUN(d, &r, "instances", "declare", "kvm_a");
+	assert_ok(&r);
+	run_free(&r);
+	before = bt_snapshot(d);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *args[10] = { 0 };
+		size_t n = 0;
+
+		/* Against the daemon: nothing changes ... */
+		for (size_t a = 0; cases[i].args[a]; a++)
+			args[n++] = cases[i].args[a];
+		run_argv(d, &r, args);
+		assert_exit(&r, 2);
+		assert_string_equal(r.out, "");
+		assert_has(r.err, "brokerctl: ");
+		assert_has(r.err, cases[i].message);
+		assert_has(r.err, "--help");
+		run_free(&r);
+
+		/* ... and against no daemon at all: still 2, not 3, so no
+		 * connection was even tried. */
+		snprintf(nosock, sizeof(nosock), "%s/none.sock", d->dir);
+		memmove(args + 2, args, n * sizeof(*args));
+		args[0] = "-s";
+		args[1] = nosock;
+		args[n + 2] = NULL;
+		run_env(d, NULL, &r, args);
+		assert_exit(&r, 2);
+		run_free(&r);
+	}
+	after = bt_snapshot(d);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
+static void test_no_daemon_is_exit_3(void **state)
+{
+	struct bt_daemon *d = *state;
+	char nosock[160];
+	struct ctl_run r;
+	char *port;
+
+	snprintf(nosock, sizeof(nosock), "%s/none.sock", d->dir);
+	run_env(d, NULL, &r, (const char *const[]){ "-s", nosock, "resources", NULL });
+	assert_exit(&r, 3);
+	assert_string_equal(r.out, "");
+	assert_has(r.err, "brokerctl: cannot connect to brokerd at ");
+	assert_has(r.err, nosock);
+	run_free(&r);
+
+	run_env(d, NULL, &r, (const char *const[]){ "-s", nosock, "events",
+		"--count", "1", NULL });
+	assert_exit(&r, 3);
+	run_free(&r);
+
+	/* A TCP port nobody listens on. */
+	assert_true(asprintf(&port, "http://127.0.0.1:%d", bt_free_port()) > 0);
+	run_env(d, NULL, &r, (const char *const[]){ "-H", port, "-o", "json",
+		"instances", NULL });
+	assert_exit(&r, 3);
+	assert_has(r.err, "brokerctl: cannot connect to brokerd at http://127.0.0.1:");
+	run_free(&r);
+	free(port);
+}
+
+static void assert_token_refused(const struct ctl_run *r)
+{
+	assert_exit(r, 1);
+	assert_string_equal(r->out, "");
+	assert_has(r->err, "brokerctl: unauthorized: ");
+}
+
+static void test_socket_and_host_come_from_options_or_environment(void **state)
+{
+	struct bt_daemon *d = *state;
+	char env_sock[200], env_host[200], host[100], tokfile[160];
+	struct ctl_run r;
+
+	snprintf(env_sock, sizeof(env_sock), "BROKERCTL_SOCKET=%s", d->sock);
+	run_env(d, (const char *const[]){ env_sock, NULL }, &r,
+		(const char *const[]){ "-o", "json", "resources", NULL });
+	assert_ok(&r);
+	assert_int_equal(json_array_size(json_object_get(r.json, "resources")), 6);
+	run_free(&r);
+
+	/*
+	 * Over TCP: served, or (once brokerd asks TCP clients for a token)
+	 * refused with the server's reason: either way brokerd answered.
+	 */
+	snprintf(host, sizeof(host), "http://%s", d->tcp);
+	run_env(d, NULL, &r, (const char *const[]){ "--host", host, "resources",
+		NULL });
+	if (r.status)
+		assert_token_refused(&r);
+	else
+		assert_line(r.out, "backend: local");
+	run_free(&r);
+
+	snprintf(env_host, sizeof(env_host), "BROKERCTL_HOST=%s", host);
+	run_env(d, (const char *const[]){ env_host, NULL }, &r,
+		(const char *const[]){ "-o", "json", "resources", NULL });
+	if (r.status)
+		assert_token_refused(&r);
+	else
+		assert_int_equal(json_array_size(json_object_get(r.json, "resources")), 6);
+	run_free(&r);
+
+	/* A token the server does not know: ignored or refused. */
+	run_env(d, (const char *const[]){ env_host, "BROKERCTL_TOKEN=t0k3n", NULL },
+		&r, (const char *const[]){ "instances", NULL });
+	if (r.status)
+		assert_token_refused(&r);
+	run_free(&r);
+
+	/* -s on the command line wins over BROKERCTL_HOST. */
+	run_env(d, (const char *const[]){ env_host, NULL }, &r,
+		(const char *const[]){ "-s", d->sock, "resources", NULL });
+	assert_ok(&r);
+	assert_line(r.out, "backend: local");
+	run_free(&r);
+
+	snprintf(tokfile, sizeof(tokfile), "%s/token", d->dir);
+	bt_write_file(tokfile, "s3cret\n");
+	RUN(d, &r, "--token-file", tokfile, "resources");
+	if (r.status)
+		assert_token_refused(&r);
+	else
+		assert_line(r.out, "backend: local");
+	run_free(&r);
+
+	snprintf(tokfile, sizeof(tokfile), "%s/no-such-token", d->dir);
+	RUN(d, &r, "--token-file", tokfile, "instances");
+	assert_exit(&r, 2);
+	assert_has(r.err, "cannot read");
+	run_free(&r);
+}
+
+static void test_help_documents_verbs_and_exit_codes(void **state)
+{
+	struct bt_daemon *d = *state;
+	static const struct {
+		const char *args[3];
+		const char *needle;
+	} cases[] = {
+		{ { "--help" }, "Exit status:" },
+		{ { "-h" }, "2  usage error" },
+		{ { "help", "quota" }, "KIND=N" },
+		{ { "quota", "--help" }, "--if-match GEN" },
+		{ { "quota", "set", "-h" }, "asids=1024 vpids=4096" },
+		{ { "instances", "--help" }, "declare NAME" },
+		{ { "resources", "--help" }, "capacity" },
+		{ { "events", "--help" }, "--count N" },
+		{ { "token", "--help" }, "--role ROLE" },
+	};
+	struct ctl_run r;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *args[4] = { 0 };
+
+		memcpy(args, cases[i].args, sizeof(cases[i].args));
+		run_env(d, NULL, &r, args);
+		assert_ok(&r);
+		assert_has(r.out, "Usage: brokerctl");
+		assert_has(r.out, cases[i].needle);
+		run_free(&r);
+	}
+}
+
+/*
+ * events --count 2 sees changes made while it runs.  Changes are made
+ * until it exits: it may subscribe after the first ones.
+ */
+static void check_events(struct bt_daemon *d, bool json)
+{
+	const char *argv_json[] = { "-s", d->sock, "-o", "json", "events",
+				    "--count", "2", NULL };
+	const char *argv_table[] = { "-s", d->sock, "events", "--count", "2",
+				     NULL };
+	struct ctl_run r, q;
+	char path[160], *line, *next;
+	pid_t pid;
+	int status, lines = 0, i;
+	long long last = -1;
+
+	pid = spawn_ctl(d, NULL, json ? argv_json : argv_table);
+	for (i = 1; i < 200; i++) {
+		struct bt_resp h;
+		char body[64];
+
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		snprintf(body, sizeof(body), "{\"quotas\": {\"vpids\": %d}}", i);
+		bt_put_json(d, "/v1/instances/kvm_e/quota", body, &h);
+		assert_int_equal(h.status, 200);
+		bt_resp_free(&h);
+		usleep(50000);
+	}
+	assert_true(i < 200);
+	/* collect() waits again: fake the finished child's status. */
+	memset(&r, 0, sizeof(r));
+	r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	snprintf(path, sizeof(path), "%s/ctl.out", d->dir);
+	r.out = bt_read_file(path);
+	snprintf(path, sizeof(path), "%s/ctl.err", d->dir);
+	r.err = bt_read_file(path);
+	assert_non_null(r.out);
+	assert_non_null(r.err);
+	assert_ok(&r);
+
+	for (line = r.out; line && *line; line = next) {
+		next = strchr(line, '\n');
+		assert_non_null(next);
+		*next++ = 0;
+		lines++;
+		if (json) {
+			json_t *ev = json_loads(line, 0, NULL);
+
+			assert_non_null(ev);
+			assert_string_equal(json_string_value(json_object_get(ev,
+					    "event")), "quota");
+			assert_string_equal(json_string_value(json_object_get(
+				json_object_get(ev, "data"), "name")), "kvm_e");
+			assert_true(json_int_at(json_object_get(ev, "data"),
+						"desired", "vpids", NULL) > last);
+			last = json_int_at(json_object_get(ev, "data"),
+					   "desired", "vpids", NULL);
+			json_decref(ev);
+		} else {
+			assert_true(!strncmp(line, "quota kvm_e state=declared generation=", 38));
+			assert_has(line, " desired=vpids=");
+		}
+	}
+	assert_int_equal(lines, 2);
+	run_free(&r);
+
+	RUN(d, &q, "quota", "get", "kvm_e");
+	assert_ok(&q);
+	run_free(&q);
+}
+
+static void test_events_count_sees_changes_made_meanwhile(void **state)
+{
+	struct bt_daemon *d = *state;
+	struct ctl_run r;
+
+	RUN(d, &r, "instances", "declare", "kvm_e");
+	assert_ok(&r);
+	run_free(&r);
+	check_events(d, true);
+	check_events(d, false);
+}
+
+/*
+ * token create, list and revoke against /v1/tokens (the Unix socket's
+ * root peer is admin); a created token then works over TCP.  Where
+ * brokerd has no /v1/tokens, brokerctl prints its reason and exits 1.
+ */
+static void test_token_verbs_follow_the_server(void **state)
+{
+	struct bt_daemon *d = *state;
+	char id[64], secret[160], host[100], tokfile[160], expect[96], *row;
+	struct bt_resp h;
+	struct ctl_run r;
+
+	bt_get(d, "/v1/tokens", &h);
+	if (h.status == 404) {
+		RUN(d, &r, "token", "list");
+		assert_exit(&r, 1);
+		assert_has(r.err, "brokerctl: not_found: ");
+		run_free(&r);
+		RUN(d, &r, "token", "create", "ci", "--role", "viewer",
+		    "--instance", "kvm_a");
+		assert_exit(&r, 1);
+		assert_has(r.err, "brokerctl: not_found: ");
+		run_free(&r);
+		RUN(d, &r, "token", "revoke", "abc123");
+		assert_exit(&r, 1);
+		assert_has(r.err, "brokerctl: not_found: ");
+		run_free(&r);
+		bt_resp_free(&h);
+		return;
+	}
+	assert_int_equal(h.status, 200);
+	bt_resp_free(&h);
+
+	RUN(d, &r, "instances", "declare", "kvm_a");
+	assert_ok(&r);
+	run_free(&r);
+
+	/* create, in both modes: the secret printed once. */
+	RUN(d, &r, "-o", "json", "token", "create", "ci", "--role", "viewer",
+	    "--instance", "kvm_a", "--expires", "4102444800");
+	assert_ok(&r);
+	assert_string_equal(json_string_value(json_object_get(r.json, "name")), "ci");
+	assert_string_equal(json_string_value(json_object_get(r.json, "role")), "viewer");
+	assert_int_equal(BT_INT(r.json, "expires"), 4102444800LL);
+	assert_non_null(json_string_value(json_object_get(r.json, "token")));
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(r.json, "id")));
+	snprintf(secret, sizeof(secret), "%s",
+		 json_string_value(json_object_get(r.json, "token")));
+	run_free(&r);
+
+	RUN(d, &r, "token", "create", "ops", "--role", "operator");
+	assert_ok(&r);
+	assert_line(r.out, "name: ops");
+	assert_line(r.out, "role: operator");
+	assert_line(r.out, "token: ");
+	run_free(&r);
+
+	/* list, in both modes. */
+	RUN(d, &r, "-o", "json", "token", "list");
+	assert_ok(&r);
+	assert_int_equal(json_array_size(json_object_get(r.json, "tokens")), 2);
+	run_free(&r);
+	RUN(d, &r, "token", "list");
+	assert_ok(&r);
+	assert_line(r.out, "ID ");
+	row = row_of(r.out, id);
+	assert_true(!strncmp(row + strlen(id), " ci viewer kvm_a ", 17));
+	assert_true(strlen(row) > 11 && !strcmp(row + strlen(row) - 11, " 4102444800"));
+	free(row);
+	run_free(&r);
+
+	/* The new token over TCP with -H and --token-file. */
+	snprintf(host, sizeof(host), "http://%s", d->tcp);
+	snprintf(tokfile, sizeof(tokfile), "%s/token", d->dir);
+	bt_write_file(tokfile, secret);
+	run_env(d, NULL, &r, (const char *const[]){ "-H", host, "--token-file",
+		tokfile, "-o", "json", "quota", "get", "kvm_a", NULL });
+	assert_ok(&r);
+	assert_string_equal(json_string_value(json_object_get(r.json, "name")), "kvm_a");
+	run_free(&r);
+
+	/* revoke, in both modes; then it is gone. */
+	RUN(d, &r, "token", "revoke", id);
+	assert_ok(&r);
+	snprintf(expect, sizeof(expect), "revoked: %s\n", id);
+	assert_string_equal(r.out, expect);
+	run_free(&r);
+	RUN(d, &r, "token", "revoke", id);
+	assert_exit(&r, 1);
+	assert_has(r.err, "brokerctl: not_found: ");
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "token", "list");
+	assert_ok(&r);
+	assert_int_equal(json_array_size(json_object_get(r.json, "tokens")), 1);
+	snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(
+		json_array_get(json_object_get(r.json, "tokens"), 0), "id")));
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "token", "revoke", id);
+	assert_ok(&r);
+	assert_string_equal(json_string_value(json_object_get(r.json, "revoked")), id);
+	run_free(&r);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_resources_in_both_modes),
+		T(test_instances_declare_list_show_delete),
+		T(test_quota_set_and_get),
+		T(test_quota_above_capacity_is_refused_with_the_reason),
+		T(test_unknown_instance_is_refused_with_the_reason),
+		T(test_bad_arguments_are_usage_errors_before_any_request),
+		T(test_no_daemon_is_exit_3),
+		T(test_socket_and_host_come_from_options_or_environment),
+		T(test_help_documents_verbs_and_exit_codes),
+		T(test_events_count_sees_changes_made_meanwhile),
+		T(test_token_verbs_follow_the_server),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
