@@ -14,28 +14,18 @@
 
 #include <jansson.h>
 
+#include "vac_core.h"
 #include "vac_policy.h"
 
-static const char *const kind_names[VACP_NR_KINDS] = {
-	[VAC_RES_ASIDS]		= "asids",
-	[VAC_RES_SEV_ASIDS]	= "sev_asids",
-	[VAC_RES_SEV_ES_ASIDS]	= "sev_es_asids",
-	[VAC_RES_VPIDS]		= "vpids",
-	[VAC_RES_PMU_COUNTERS]	= "pmu_counters",
-	[VAC_RES_MSR_SLOTS]	= "msr_slots",
-};
-
+/* The kind names are the accounting core's, which libvac's match. */
 const char *vacp_kind_name(int kind)
 {
-	return kind >= 0 && kind < VACP_NR_KINDS ? kind_names[kind] : NULL;
+	return kind >= 0 && kind < VACP_NR_KINDS ? vac_kind_names[kind] : NULL;
 }
 
 int vacp_kind_parse(const char *name)
 {
-	for (int k = 0; k < VACP_NR_KINDS; k++)
-		if (!strcmp(name, kind_names[k]))
-			return k;
-	return -EINVAL;
+	return vac_kind_parse(name);
 }
 
 __attribute__((format(printf, 3, 4)))
