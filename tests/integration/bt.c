@@ -491,3 +491,18 @@ int bt_free_port(void)
 	close(fd);
 	return ntohs(sa.sin_port);
 }
+
+int bt_teardown(void **state)
+{
+	struct bt_daemon *d = *state;
+	int status = bt_stop(d);
+	char *log = status ? bt_read_file(d->log) : NULL;
+
+	if (log)
+		fprintf(stderr, "brokerd exited with %d:\n%s\n", status, log);
+	free(log);
+	bt_cleanup(d);
+	free(d);
+	assert_int_equal(status, 0);
+	return 0;
+}

@@ -53,6 +53,12 @@ int bt_wait(struct bt_daemon *d);
 void bt_kill(struct bt_daemon *d);
 /* Send @sig. */
 void bt_signal(struct bt_daemon *d, int sig);
+/*
+ * cmocka teardown for a daemon in *state started by the setup: stop it,
+ * show its log if it did not stop cleanly, remove everything, and fail
+ * the test unless the stop was clean.
+ */
+int bt_teardown(void **state);
 
 /*
  * One request over the Unix socket (over TCP if d->tcp is set and @tcp).

@@ -44,20 +44,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct bt_daemon *d = *state;
-	int status = bt_stop(d);
-	char *log = status ? bt_read_file(d->log) : NULL;
-
-	if (log)
-		fprintf(stderr, "brokerd exited with %d:\n%s\n", status, log);
-	free(log);
-	bt_cleanup(d);
-	free(d);
-	assert_int_equal(status, 0);
-	return 0;
-}
 
 /* ---- helpers ---- */
 
@@ -698,7 +684,7 @@ static void test_unix_socket_is_0660(void **state)
 	assert_int_equal(st.st_mode & 07777, 0660);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, bt_teardown)
 
 int main(void)
 {

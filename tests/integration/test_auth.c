@@ -38,20 +38,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct bt_daemon *d = *state;
-	int status = bt_stop(d);
-	char *log = status ? bt_read_file(d->log) : NULL;
-
-	if (log)
-		fprintf(stderr, "brokerd exited with %d:\n%s\n", status, log);
-	free(log);
-	bt_cleanup(d);
-	free(d);
-	assert_int_equal(status, 0);
-	return 0;
-}
 
 /* As root over the socket (admin without a token): a status. */
 static long root(struct bt_daemon *d, const char *method, const char *path,
@@ -425,7 +411,7 @@ static void test_failed_authentication_is_rate_limited(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, bt_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_every_endpoint_with_every_role),
 		T(test_token_file_and_list_hold_no_secret),

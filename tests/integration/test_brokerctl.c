@@ -50,20 +50,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static int teardown(void **state)
-{
-	struct bt_daemon *d = *state;
-	int status = bt_stop(d);
-	char *log = status ? bt_read_file(d->log) : NULL;
-
-	if (log)
-		fprintf(stderr, "brokerd exited with %d:\n%s\n", status, log);
-	free(log);
-	bt_cleanup(d);
-	free(d);
-	assert_int_equal(status, 0);
-	return 0;
-}
 
 /* ---- running brokerctl ---- */
 
@@ -851,7 +837,7 @@ static void test_token_verbs_follow_the_server(void **state)
 	run_free(&r);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, bt_teardown)
 
 int main(void)
 {
