@@ -506,3 +506,18 @@ int bt_teardown(void **state)
 	assert_int_equal(status, 0);
 	return 0;
 }
+
+int bt_setup_tcp(void **state, const char *config)
+{
+	struct bt_daemon *d = calloc(1, sizeof(*d));
+	char listen[96];
+	const char *args[] = { listen, NULL };
+
+	assert_non_null(d);
+	bt_init(d, config);
+	snprintf(d->tcp, sizeof(d->tcp), "127.0.0.1:%d", bt_free_port());
+	snprintf(listen, sizeof(listen), "--listen=%s", d->tcp);
+	assert_int_equal(bt_start(d, args), 0);
+	*state = d;
+	return 0;
+}

@@ -59,6 +59,8 @@ void bt_signal(struct bt_daemon *d, int sig);
  * the test unless the stop was clean.
  */
 int bt_teardown(void **state);
+/* cmocka setup: a daemon with @config, on its socket and a loopback port. */
+int bt_setup_tcp(void **state, const char *config);
 
 /*
  * One request over the Unix socket (over TCP if d->tcp is set and @tcp).

@@ -26,16 +26,7 @@
 
 static int setup(void **state)
 {
-	struct bt_daemon *d = calloc(1, sizeof(*d));
-	char listen[96];
-	const char *args[] = { listen, NULL };
-
-	bt_init(d, CONFIG);
-	snprintf(d->tcp, sizeof(d->tcp), "127.0.0.1:%d", bt_free_port());
-	snprintf(listen, sizeof(listen), "--listen=%s", d->tcp);
-	assert_int_equal(bt_start(d, args), 0);
-	*state = d;
-	return 0;
+	return bt_setup_tcp(state, CONFIG);
 }
 
 
