@@ -130,6 +130,15 @@ struct broker_config {
 	struct bj_u32 auth_fail_max;	/* failed authentications per peer */
 	struct bj_u32 auth_fail_window;	/* seconds they are counted over */
 	struct bj_u32 auth_block;	/* seconds of 429 after that */
+	char sysfs_module_root[PATH_MAX];	/* profiles: "/sys/module" */
+	char modprobe_dir[PATH_MAX];	/* profiles: "/etc/modprobe.d" */
+	char socket_mode[8];		/* octal, "0660" */
+	char socket_group[64];		/* "": the daemon's group */
+	char tls_listen[64];		/* "" or "addr:port", any address */
+	char tls_cert[PATH_MAX];	/* PEM */
+	char tls_key[PATH_MAX];		/* PEM */
+	char tls_client_ca[PATH_MAX];	/* PEM: client certificates it signed */
+	struct bj_bool tls_generate;	/* a self-signed pair if both are missing */
 };
 
 /* ---- desired state (broker_store.c) ---- */
@@ -159,6 +168,7 @@ struct broker_backend;
 struct broker_events;
 struct broker_http;
 struct broker_auth;
+struct broker_policy;
 
 struct broker {
 	pthread_mutex_t lock;
@@ -168,6 +178,7 @@ struct broker {
 	struct broker_events *events;
 	struct broker_http *http;
 	struct broker_auth *auth;
+	struct broker_policy *policy;	/* policy and profiles (broker_policy.c) */
 	int pending;			/* instances left with unapplied */
 	uint64_t http_requests[600];	/* by status code, atomic */
 };

@@ -7,15 +7,25 @@
  *    "path":"/v1/instances/kvm_b/quota","instance":"kvm_b","outcome":200}
  *
  * "principal" is "uid:N" for a Unix socket peer without a token,
- * "token:ID" with one, "anonymous" for a TCP client without a valid one;
+ * "token:ID" with one, "cert:CN" for a TLS client with a certificate (and
+ * no token), "anonymous" for a TCP client without a valid one;
  * "role" is "none" when the request was not authenticated.  Each line is
  * one write() to an O_APPEND file, so lines of concurrent requests do not
  * interleave.
+ *
+ * A request that is let through to a change is written ahead: its line,
+ * with "outcome":0 padded to the width of a status, is on disk before the
+ * change is made (and if it cannot be written, the change is refused);
+ * the status is then written over the 0 in place, which needs no new
+ * space.  So a line with "outcome":0 is a change whose outcome was never
+ * known (the daemon died in it).  Where the log is not a regular file
+ * (a pipe, a device), the outcome comes as a second, complete line.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "broker_audit.h"
@@ -43,10 +53,10 @@ void broker_audit_open(struct broker_req *req)
 			   strerror(-req->audit_err), req->method, req->url);
 }
 
-static int write_line(int fd, const char *text, size_t len)
+static int write_all(int fd, const char *text, size_t len, off_t at)
 {
 	while (len) {
-		ssize_t r = write(fd, text, len);
+		ssize_t r = at < 0 ? write(fd, text, len) : pwrite(fd, text, len, at);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -56,30 +66,34 @@ static int write_line(int fd, const char *text, size_t len)
 			return -EIO;
 		text += r;
 		len -= r;
+		at += at < 0 ? 0 : r;
 	}
 	return fdatasync(fd) < 0 ? -errno : 0;
 }
 
-int broker_audit_write(struct broker_req *req, unsigned int status)
+#define OUTCOME "\"outcome\":"
+#define PENDING "0  "	/* as wide as a status, and still JSON */
+
+/* @req's line with @status (0: PENDING), malloc'ed, '\n'-ended. */
+static char *line_of(struct broker_req *req, unsigned int status,
+		     char *principal, size_t size, size_t *len)
 {
 	const struct broker_principal *who = &req->who;
 	_cleanup_json_ json_t *o = NULL;
-	_cleanup_free_ char *text = NULL;
-	char when[32], principal[64];
+	char when[32], *text, *p;
 	struct tm tm;
 	time_t now = time(NULL);
-	size_t len;
-	int ret;
 
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (who->token)
-		snprintf(principal, sizeof(principal), "token:%s", who->token_id);
+		snprintf(principal, size, "token:%s", who->token_id);
+	else if (who->cert && who->role == who->cert_role)
+		snprintf(principal, size, "cert:%s", who->cert_cn);
 	else if (who->local)
-		snprintf(principal, sizeof(principal), "uid:%u",
-			 (unsigned int)who->uid);
+		snprintf(principal, size, "uid:%u", (unsigned int)who->uid);
 	else
-		snprintf(principal, sizeof(principal), "anonymous");
+		snprintf(principal, size, "anonymous");
 	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "time", when,
 		      "principal", principal, "peer", who->peer,
 		      "role", broker_role_name(who->role), "method", req->method,
@@ -89,16 +103,85 @@ int broker_audit_write(struct broker_req *req, unsigned int status)
 	if (o && req->param && !strncmp(req->url, "/v1/instances/", 14))
 		json_object_set_new(o, "instance", json_string(req->param));
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-	if (!text) {
+	if (!text)
+		return NULL;
+	*len = strlen(text);
+	p = realloc(text, *len + sizeof(PENDING));
+	if (!p) {
+		free(text);
+		return NULL;
+	}
+	text = p;
+	/* Keys are quoted only where they are keys: this is "outcome". */
+	p = strstr(text, OUTCOME) + strlen(OUTCOME);
+	if (!status) {
+		memmove(p + strlen(PENDING), p + 1, *len - (p + 1 - text) + 1);
+		memcpy(p, PENDING, strlen(PENDING));
+		*len += strlen(PENDING) - 1;
+	}
+	text[(*len)++] = '\n';	/* over the NUL: there is room */
+	return text;
+}
+
+int broker_audit_begin(struct broker_req *req)
+{
+	_cleanup_free_ char *text = NULL;
+	char principal[80];
+	struct stat st;
+	size_t len;
+	off_t end;
+	int flags, ret;
+
+	text = line_of(req, 0, principal, sizeof(principal), &len);
+	if (!text)
 		ret = -ENOMEM;
+	else if (fstat(req->audit_fd, &st) < 0)
+		ret = -errno;
+	else
+		ret = write_all(req->audit_fd, text, len, -1);
+	if (ret) {
+		broker_log(LOG_ERR, "audit log: %s: refusing %s %s by %s",
+			   strerror(-ret), req->method, req->url, principal);
 		goto fail;
 	}
-	len = strlen(text);
-	text[len] = '\n';	/* json_dumps() leaves room: the NUL */
-	ret = write_line(req->audit_fd, text, len + 1);
+	if (!S_ISREG(st.st_mode))
+		return 0;	/* the outcome comes as a line of its own */
+	/* O_APPEND left our offset at the end of our line. */
+	end = lseek(req->audit_fd, 0, SEEK_CUR);
+	flags = fcntl(req->audit_fd, F_GETFL);
+	/* pwrite() in place: not with O_APPEND, which Linux lets win. */
+	if (end < (off_t)len || flags < 0 ||
+	    fcntl(req->audit_fd, F_SETFL, flags & ~O_APPEND) < 0) {
+		ret = end < 0 ? -errno : -EIO;
+		broker_log(LOG_ERR, "audit log: cannot find the line of %s %s: %s",
+			   req->method, req->url, strerror(-ret));
+		goto fail;
+	}
+	req->audit_at = end - len + (strstr(text, OUTCOME) - text) + strlen(OUTCOME);
+	return 0;
+fail:
+	req->audit_err = ret;
+	close(req->audit_fd);
+	req->audit_fd = -1;
+	return ret;
+}
+
+int broker_audit_write(struct broker_req *req, unsigned int status)
+{
+	_cleanup_free_ char *text = NULL;
+	char principal[80], code[8];
+	size_t len;
+	int ret;
+
+	text = line_of(req, status, principal, sizeof(principal), &len);
+	if (req->audit_at) {
+		snprintf(code, sizeof(code), "%3u", status);
+		ret = write_all(req->audit_fd, code, strlen(PENDING), req->audit_at);
+	} else {
+		ret = text ? write_all(req->audit_fd, text, len, -1) : -ENOMEM;
+	}
 	if (!ret)
 		return 0;
-fail:
 	broker_log(LOG_ERR, "audit log: %s: %s %s by %s (%u) is not recorded",
 		   strerror(-ret), req->method, req->url, principal, status);
 	return ret;

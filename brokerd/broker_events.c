@@ -116,6 +116,41 @@ int broker_events_publish(const struct vac_event *e, void *broker)
 	return 0;
 }
 
+/*
+ * Events were lost (the backend's event socket overran): every stream
+ * gets one "resync" event whose data is every instance the backend has
+ * now, {"instances": [...]}, to replace what its client knew.
+ */
+int broker_events_resync(struct broker *b)
+{
+	struct broker_events *ev = b->events;
+	_cleanup_free_ struct vac_instance_info *in = NULL;
+	_cleanup_free_ char *data = NULL, *text = NULL;
+	_cleanup_json_ json_t *j = NULL;
+	json_t *list;
+	size_t n = 0;
+	int ret;
+
+	if (!ev->clients)
+		return 0;
+	ret = broker_api_list(b->backend, &in, &n);
+	if (ret)
+		return ret;
+	list = json_array();
+	for (size_t i = 0; list && i < n; i++)
+		json_array_append_new(list, broker_instance_json(&in[i],
+				broker_store_find(&b->store, in[i].name), -1));
+	j = json_pack("{s:o*}", "instances", list);
+	data = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (!data || asprintf(&text, "event: resync\ndata: %s\n\n", data) < 0) {
+		text = NULL;
+		return -ENOMEM;
+	}
+	for (struct sse_client *c = ev->clients; c; c = c->next)
+		push(c, text);
+	return 0;
+}
+
 void broker_events_keepalive(struct broker_events *ev)
 {
 	for (struct sse_client *c = ev->clients; c; c = c->next)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * HTTP: one libmicrohttpd daemon per listener (the Unix socket, and plain
- * TCP on loopback when asked for), each with its own epoll thread pool.
+ * HTTP: one libmicrohttpd daemon per listener (the Unix socket, plain TCP
+ * on loopback when asked for, HTTPS on any address when asked for), each
+ * with its own epoll thread pool.
  * Requests are collected (bodies capped, never through MHD's post
  * processor), routed through one table and answered by the handlers of
  * broker_api.c, broker_events.c and broker_metrics.c.
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
@@ -24,6 +26,7 @@
 #include "broker_events.h"
 #include "broker_http.h"
 #include "broker_metrics.h"
+#include "broker_policy.h"
 
 struct listener {
 	struct broker *b;
@@ -31,12 +34,20 @@ struct listener {
 	bool is_unix;
 	int fd;			/* ours until MHD takes it */
 	struct MHD_Daemon *d;
+	const char *cert, *key;	/* PEM, for TLS */
+	const char *client_ca;	/* PEM, for TLS with client certificates */
+	struct x509_store_st *ca;	/* the same, to verify them */
 };
 
 struct broker_http {
-	struct listener unix_l, tcp_l;
+	struct listener unix_l, tcp_l, tls_l;
 	char socket_path[108];
+	char *cert, *key, *client_ca;	/* PEM of the TLS listener */
+	struct x509_store_st *ca;
 };
+
+/* GnuTLS priorities of the TLS listener: TLS 1.2 and 1.3 only. */
+#define TLS_PRIORITIES "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
 
 enum route_flags {
 	ROUTE_BACKEND = 1,	/* 503 while the backend cannot serve */
@@ -72,6 +83,18 @@ static const struct route {
 	  ROUTE_BACKEND | ROUTE_SCOPED, ADMIN },
 	{ "PUT",    "/v1/instances/{name}/quota", broker_api_quota_put,
 	  ROUTE_BACKEND | ROUTE_SCOPED, OPERATOR },
+	{ "GET",    "/v1/instances/{name}/profile", broker_instance_profile_get, 0, VIEWER },
+	{ "POST",   "/v1/instances/{name}/profile", broker_instance_profile_post,
+	  ROUTE_BACKEND | ROUTE_SCOPED, OPERATOR },
+	{ "GET",    "/v1/policy",                 broker_policy_get, 0, VIEWER },
+	{ "PUT",    "/v1/policy",                 broker_policy_put, ROUTE_BACKEND, ADMIN },
+	{ "DELETE", "/v1/policy",                 broker_policy_delete, 0, ADMIN },
+	{ "POST",   "/v1/policy/plan",            broker_policy_plan, ROUTE_BACKEND, VIEWER },
+	{ "POST",   "/v1/policy/apply",           broker_policy_apply, ROUTE_BACKEND, ADMIN },
+	{ "GET",    "/v1/profiles",               broker_profiles_get, 0, VIEWER },
+	{ "GET",    "/v1/profiles/{name}",        broker_profile_get, 0, VIEWER },
+	{ "PUT",    "/v1/profiles/{name}",        broker_profile_put, 0, ADMIN },
+	{ "DELETE", "/v1/profiles/{name}",        broker_profile_delete, 0, ADMIN },
 	{ "GET",    "/v1/events",                 broker_events_get, ROUTE_OWN_LOCK, VIEWER },
 	{ "GET",    "/v1/tokens",                 broker_auth_tokens_get, ROUTE_UNSCOPED, ADMIN },
 	{ "POST",   "/v1/tokens",                 broker_auth_tokens_post, ROUTE_UNSCOPED, ADMIN },
@@ -246,6 +269,8 @@ enum MHD_Result broker_reply_unavailable(struct broker_req *req)
 				  be->ops->name, be->down);
 }
 
+static enum MHD_Result audit_down(struct broker_req *req);
+
 static enum MHD_Result call(struct broker_req *req, const struct route *r)
 {
 	struct broker *b = req->b;
@@ -256,7 +281,8 @@ static enum MHD_Result call(struct broker_req *req, const struct route *r)
 					  "%s %s needs the role %s; %s has %s",
 					  req->method, req->url,
 					  broker_role_name(r->role),
-					  req->who.token ? "this token" : "this peer",
+					  req->who.token ? "this token" :
+					  req->who.cert ? "this certificate" : "this peer",
 					  broker_role_name(req->who.role));
 	if ((r->flags & ROUTE_UNSCOPED) && req->who.scoped)
 		return broker_reply_error(req, BROKER_FORBIDDEN, NULL,
@@ -265,6 +291,9 @@ static enum MHD_Result call(struct broker_req *req, const struct route *r)
 		return broker_reply_error(req, BROKER_FORBIDDEN, NULL,
 					  "this token may not change instance %s",
 					  req->param);
+	/* Allowed: the line is on disk before the change, or no change. */
+	if (req->audit && broker_audit_begin(req))
+		return audit_down(req);
 
 	if (r->flags & ROUTE_OWN_LOCK)
 		return r->fn(req);
@@ -298,8 +327,13 @@ static enum MHD_Result dispatch(struct broker_req *req)
 		return broker_reply_error(req, BROKER_TOO_MANY_REQUESTS, NULL,
 					  "too many failed authentications from %s; "
 					  "try again later", req->who.peer);
+	/* A client certificate, unless a token is sent: that decides then. */
+	if (req->who.cert &&
+	    !MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+					 MHD_HTTP_HEADER_AUTHORIZATION))
+		req->who.role = req->who.cert_role;
 	/* Default deny: nobody without a role learns even which paths exist. */
-	if (broker_auth_authenticate(req) && !broker_auth_failed(req))
+	else if (broker_auth_authenticate(req) && !broker_auth_failed(req))
 		return broker_reply_error(req, BROKER_UNAUTHORIZED, NULL,
 					  req->who.local ?
 					  "a valid bearer token is needed (this uid has no role)" :
@@ -334,7 +368,7 @@ static enum MHD_Result dispatch(struct broker_req *req)
 
 /* ---- requests ---- */
 
-static void principal_of(struct MHD_Connection *conn, bool is_unix,
+static void principal_of(struct MHD_Connection *conn, struct listener *l,
 			 struct broker_principal *who)
 {
 	const union MHD_ConnectionInfo *ci;
@@ -342,7 +376,12 @@ static void principal_of(struct MHD_Connection *conn, bool is_unix,
 	socklen_t len = sizeof(cred);
 
 	*who = (struct broker_principal){ .uid = (uid_t)-1 };
-	if (!is_unix) {
+	if (l->ca) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		if (ci)
+			broker_tls_client_cert(l->ca, ci->tls_session, who);
+	}
+	if (!l->is_unix) {
 		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 		if (ci && ci->client_addr)
 			getnameinfo(ci->client_addr,
@@ -410,7 +449,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req->method = method;
 		req->url = url;
 		req->audit_fd = -1;
-		principal_of(conn, l->is_unix, &req->who);
+		principal_of(conn, l, &req->who);
 		*con_cls = req;
 		req->audit = broker_audit_is_change(method);
 		if (req->audit)
@@ -463,8 +502,10 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- listeners ---- */
 
-int broker_http_parse_listen(const char *s, struct sockaddr_storage *ss,
-			     socklen_t *len, struct broker_err *err)
+/* "addr:port" for @field; a loopback address unless @any. */
+static int parse_addr(const char *s, const char *field, bool any,
+		      struct sockaddr_storage *ss, socklen_t *len,
+		      struct broker_err *err)
 {
 	struct addrinfo hints = {
 		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
@@ -504,11 +545,12 @@ int broker_http_parse_listen(const char *s, struct sockaddr_storage *ss,
 		loopback = ai->ai_family == AF_INET6 &&
 			   IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
 	}
-	if (!loopback) {
+	if (!loopback && !any) {
 		freeaddrinfo(ai);
-		broker_err_set(err, "listen",
+		broker_err_set(err, field,
 			       "\"%s\": plain TCP is only served on a loopback address "
-			       "(127.0.0.0/8 or ::1); TLS is not implemented yet", s);
+			       "(127.0.0.0/8 or ::1); other addresses are served "
+			       "with TLS (tls_listen)", s);
 		return -EINVAL;
 	}
 	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
@@ -517,19 +559,100 @@ int broker_http_parse_listen(const char *s, struct sockaddr_storage *ss,
 	return 0;
 
 syntax:
-	broker_err_set(err, "listen",
-		       "\"%s\": expected ADDRESS:PORT with a numeric loopback address, "
-		       "e.g. 127.0.0.1:8080 or [::1]:8080", s);
+	broker_err_set(err, field,
+		       "\"%s\": expected ADDRESS:PORT with a numeric %saddress, "
+		       "e.g. %s:8443 or [::1]:8443", s, any ? "" : "loopback ",
+		       any ? "0.0.0.0" : "127.0.0.1");
 	return -EINVAL;
 }
 
-static int listen_unix(const char *path, struct broker_err *err)
+int broker_http_parse_listen(const char *s, struct sockaddr_storage *ss,
+			     socklen_t *len, struct broker_err *err)
+{
+	return parse_addr(s, "listen", false, ss, len, err);
+}
+
+/* socket_mode: an octal string, at most 0777. */
+static int parse_mode(const char *s, mode_t *mode)
+{
+	unsigned long m;
+
+	if (!*s || strlen(s) > 4 || strspn(s, "01234567") != strlen(s))
+		return -EINVAL;
+	m = strtoul(s, NULL, 8);
+	if (m > 0777)
+		return -EINVAL;
+	*mode = m;
+	return 0;
+}
+
+int broker_http_check_config(const struct broker_config *cfg,
+			     struct broker_err *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	mode_t mode;
+	int ret;
+
+	if (parse_mode(cfg->socket_mode, &mode)) {
+		broker_err_set(err, "socket_mode",
+			       "socket_mode \"%s\": expected an octal mode such as "
+			       "\"0660\"", cfg->socket_mode);
+		return -EINVAL;
+	}
+	if (!cfg->tls_listen[0] && cfg->tls_client_ca[0]) {
+		broker_err_set(err, "tls_client_ca",
+			       "tls_client_ca is for the TLS listener: set tls_listen");
+		return -EINVAL;
+	}
+	if (!cfg->tls_listen[0])
+		return 0;
+	ret = parse_addr(cfg->tls_listen, "tls_listen", true, &ss, &len, err);
+	if (ret)
+		return ret;
+	if (!cfg->tls_cert[0] || !cfg->tls_key[0]) {
+		broker_err_set(err, cfg->tls_cert[0] ? "tls_key" : "tls_cert",
+			       "tls_listen %s needs tls_cert and tls_key (PEM files); "
+			       "with \"tls_generate\": true a first start creates a "
+			       "self-signed pair there", cfg->tls_listen);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* socket_group: its gid, or -ENOENT with a message. */
+static int group_id(const char *name, gid_t *gid, struct broker_err *err)
+{
+	char buf[4096];
+	struct group gr, *g = NULL;
+	int ret = getgrnam_r(name, &gr, buf, sizeof(buf), &g);
+
+	if (ret || !g) {
+		broker_err_set(err, "socket_group", "socket_group \"%s\": %s", name,
+			       ret ? strerror(ret) : "no such group");
+		return ret ? -ret : -ENOENT;
+	}
+	*gid = g->gr_gid;
+	return 0;
+}
+
+static int listen_unix(const struct broker_config *cfg,
+		       struct broker_err *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = cfg->socket;
 	_cleanup_close_ int fd = -1;
+	gid_t gid = (gid_t)-1;
+	mode_t mask, mode = 0660;
 	struct stat st;
-	mode_t mask;
 	int ret;
+
+	parse_mode(cfg->socket_mode, &mode);	/* checked with the config */
+	if (cfg->socket_group[0]) {
+		ret = group_id(cfg->socket_group, &gid, err);
+		if (ret)
+			return ret;
+	}
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		broker_err_set(err, "socket", "%s: path too long", path);
@@ -556,10 +679,23 @@ static int listen_unix(const char *path, struct broker_err *err)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		goto fail;
-	mask = umask(0117);	/* the socket is born 0660 */
+	mask = umask(~mode & 0777);	/* the socket is born socket_mode */
 	ret = bind(fd, (void *)&sa, sizeof(sa));
 	umask(mask);
-	if (ret < 0 || listen(fd, 64) < 0)
+	if (ret < 0)
+		goto fail;
+	/* Before listen(): nobody connects while it has the wrong owner. */
+	if (chmod(path, mode) < 0 ||
+	    (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) < 0)) {
+		ret = -errno;
+		unlink(path);
+		broker_err_set(err, "socket_group", "%s: mode %s, group %s: %s",
+			       path, cfg->socket_mode,
+			       cfg->socket_group[0] ? cfg->socket_group : "(unchanged)",
+			       strerror(-ret));
+		return ret;
+	}
+	if (listen(fd, 64) < 0)
 		goto fail;
 	ret = fd;
 	fd = -1;
@@ -571,14 +707,16 @@ fail:
 	return ret;
 }
 
-static int listen_tcp(const char *addr, struct broker_err *err)
+/* @field "listen" (loopback only) or "tls_listen" (any address). */
+static int listen_tcp(const char *addr, const char *field,
+		      struct broker_err *err)
 {
 	_cleanup_close_ int fd = -1;
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int one = 1, ret;
 
-	ret = broker_http_parse_listen(addr, &ss, &len, err);
+	ret = parse_addr(addr, field, strcmp(field, "listen"), &ss, &len, err);
 	if (ret)
 		return ret;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -586,7 +724,7 @@ static int listen_tcp(const char *addr, struct broker_err *err)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(fd, (void *)&ss, len) < 0 || listen(fd, 64) < 0) {
 		ret = -errno;
-		broker_err_set(err, "listen", "%s: %s", addr, strerror(-ret));
+		broker_err_set(err, field, "%s %s: %s", field, addr, strerror(-ret));
 		return ret;
 	}
 	ret = fd;
@@ -594,26 +732,81 @@ static int listen_tcp(const char *addr, struct broker_err *err)
 	return ret;
 }
 
+static bool exists(const char *path)
+{
+	return !access(path, F_OK);
+}
+
+/*
+ * The TLS pair: read, or made when tls_generate asks for it and neither
+ * file exists (never one without the other, never over an existing one).
+ */
+static int tls_pair(struct broker_http *h, const struct broker_config *cfg,
+		    struct broker_err *err)
+{
+	int ret;
+
+	if (cfg->tls_generate.v && !exists(cfg->tls_cert) &&
+	    !exists(cfg->tls_key)) {
+		ret = broker_tls_generate(cfg->tls_cert, cfg->tls_key, err);
+		if (ret)
+			return ret;
+		broker_log(LOG_NOTICE, "tls_generate: a new self-signed certificate "
+			   "in %s, its key in %s (0600)", cfg->tls_cert, cfg->tls_key);
+	}
+	ret = broker_tls_read_pem(cfg->tls_cert, "tls_cert", &h->cert, err);
+	if (!ret)
+		ret = broker_tls_read_pem(cfg->tls_key, "tls_key", &h->key, err);
+	if (!ret && cfg->tls_client_ca[0]) {
+		ret = broker_tls_read_pem(cfg->tls_client_ca, "tls_client_ca",
+					  &h->client_ca, err);
+		if (!ret)
+			ret = broker_tls_client_ca(cfg->tls_client_ca, &h->ca, err);
+	}
+	if (ret && cfg->tls_generate.v && exists(cfg->tls_cert) != exists(cfg->tls_key))
+		broker_err_set(err, exists(cfg->tls_cert) ? "tls_key" : "tls_cert",
+			       "%s exists but %s does not: tls_generate makes a pair "
+			       "only when both are missing",
+			       exists(cfg->tls_cert) ? cfg->tls_cert : cfg->tls_key,
+			       exists(cfg->tls_cert) ? cfg->tls_key : cfg->tls_cert);
+	return ret;
+}
+
 int broker_http_listen(struct broker *b, struct broker_err *err)
 {
 	struct broker_http *h;
-	int fd;
+	int fd, ret;
 
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
-	h->unix_l = (struct listener){ b, "unix socket", true, -1, NULL };
-	h->tcp_l = (struct listener){ b, "tcp", false, -1, NULL };
+	h->unix_l = (struct listener){ .b = b, .what = "unix socket",
+				       .is_unix = true, .fd = -1 };
+	h->tcp_l = (struct listener){ .b = b, .what = "tcp", .fd = -1 };
+	h->tls_l = (struct listener){ .b = b, .what = "tls", .fd = -1 };
 	b->http = h;
 
 	/* TCP first: once the socket appears, every listener is listening. */
 	if (b->cfg.listen[0]) {
-		fd = listen_tcp(b->cfg.listen, err);
+		fd = listen_tcp(b->cfg.listen, "listen", err);
 		if (fd < 0)
 			return fd;
 		h->tcp_l.fd = fd;
 	}
-	fd = listen_unix(b->cfg.socket, err);
+	if (b->cfg.tls_listen[0]) {
+		ret = tls_pair(h, &b->cfg, err);
+		if (ret)
+			return ret;
+		h->tls_l.cert = h->cert;
+		h->tls_l.key = h->key;
+		h->tls_l.client_ca = h->client_ca;
+		h->tls_l.ca = h->ca;
+		fd = listen_tcp(b->cfg.tls_listen, "tls_listen", err);
+		if (fd < 0)
+			return fd;
+		h->tls_l.fd = fd;
+	}
+	fd = listen_unix(&b->cfg, err);
 	if (fd < 0)
 		return fd;
 	h->unix_l.fd = fd;
@@ -624,13 +817,30 @@ int broker_http_listen(struct broker *b, struct broker_err *err)
 static int start_one(struct listener *l, struct broker_err *err)
 {
 	const struct broker_limits *lim = &l->b->cfg.limits;
+	struct MHD_OptionItem none[] = { { MHD_OPTION_END, 0, NULL } };
+	struct MHD_OptionItem tls[] = {
+		{ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)l->cert },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)l->key },
+		{ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES },
+		/* With a CA to trust, MHD asks clients for a certificate. */
+		{ l->client_ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0,
+		  (void *)l->client_ca },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 
 	if (l->fd < 0)
 		return 0;
+	if (l->cert && !MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+		broker_err_set(err, "tls_listen",
+			       "this libmicrohttpd is built without TLS");
+		return -EOPNOTSUPP;
+	}
 	l->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD |
-				MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+				MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+				(l->cert ? MHD_USE_TLS : 0),
 				0, NULL, NULL, on_request, l,
 				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, l,
+				MHD_OPTION_ARRAY, l->cert ? tls : none,
 				MHD_OPTION_LISTEN_SOCKET, l->fd,
 				/* One thread is MHD's internal thread, not a pool. */
 				MHD_OPTION_THREAD_POOL_SIZE,
@@ -645,7 +855,10 @@ static int start_one(struct listener *l, struct broker_err *err)
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 				MHD_OPTION_END);
 	if (!l->d) {
-		broker_err_set(err, NULL, "%s: libmicrohttpd did not start", l->what);
+		broker_err_set(err, l->cert ? "tls_cert" : NULL,
+			       "%s: libmicrohttpd did not start%s", l->what,
+			       l->cert ? " (are tls_cert and tls_key a matching PEM "
+			       "certificate and key?)" : "");
 		return -EIO;
 	}
 	l->fd = -1;	/* MHD closes it when it stops */
@@ -656,7 +869,9 @@ int broker_http_start(struct broker *b, struct broker_err *err)
 {
 	int ret = start_one(&b->http->unix_l, err);
 
-	return ret ? ret : start_one(&b->http->tcp_l, err);
+	if (!ret)
+		ret = start_one(&b->http->tcp_l, err);
+	return ret ? ret : start_one(&b->http->tls_l, err);
 }
 
 static void stop_one(struct listener *l)
@@ -673,10 +888,17 @@ void broker_http_stop(struct broker *b)
 
 	if (!h)
 		return;
+	stop_one(&h->tls_l);
 	stop_one(&h->tcp_l);
 	stop_one(&h->unix_l);
 	if (h->socket_path[0])
 		unlink(h->socket_path);
+	free(h->cert);
+	free(h->client_ca);
+	broker_tls_client_ca_free(h->ca);
+	if (h->key)
+		explicit_bzero(h->key, strlen(h->key));
+	free(h->key);
 	free(h);
 	b->http = NULL;
 }

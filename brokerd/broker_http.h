@@ -50,6 +50,10 @@ struct broker_principal {
 	char token_id[17];
 	char token_name[64];
 	char peer[64];		/* "unix" or the TCP client's address */
+	/* TLS: a client certificate tls_client_ca signed, with a role as OU */
+	bool cert;
+	enum broker_role cert_role;
+	char cert_cn[64];
 };
 
 struct broker_req {
@@ -67,7 +71,8 @@ struct broker_req {
 	const char *allow;	/* 405: the methods the path has */
 	bool audit;		/* a change: its line goes to the audit log */
 	int audit_fd;		/* open until the line is written */
-	int audit_err;		/* why it could not be opened */
+	int audit_err;		/* why it could not be opened or written */
+	off_t audit_at;		/* where the line's outcome is, once begun */
 	bool has_etag;
 	uint64_t etag;		/* an instance's generation */
 	/* run when the request ends (for streams) */
@@ -91,6 +96,33 @@ void broker_http_stop(struct broker *b);
 /* "127.0.0.1:8080", "[::1]:8080": a loopback address, or -EINVAL. */
 int broker_http_parse_listen(const char *s, struct sockaddr_storage *ss,
 			     socklen_t *len, struct broker_err *err);
+
+/*
+ * The listener keys of @cfg that can be checked before anything starts:
+ * tls_listen (any address) with tls_cert and tls_key, socket_mode.
+ */
+int broker_http_check_config(const struct broker_config *cfg,
+			     struct broker_err *err);
+
+/* broker_http_tls.c: a PEM file (@field names the key) read into *@out. */
+int broker_tls_read_pem(const char *path, const char *field, char **out,
+			struct broker_err *err);
+/* A new EC P-256 key (0600) and a self-signed certificate for this host. */
+int broker_tls_generate(const char *cert, const char *key,
+			struct broker_err *err);
+
+/* tls_client_ca as a store to verify client certificates against. */
+struct x509_store_st;
+int broker_tls_client_ca(const char *path, struct x509_store_st **out,
+			 struct broker_err *err);
+void broker_tls_client_ca_free(struct x509_store_st *ca);
+/*
+ * The client certificate of a TLS connection (@tls_session, GnuTLS's),
+ * if @ca signed it for client authentication and its OU names a role:
+ * who->cert, cert_role and cert_cn set.
+ */
+void broker_tls_client_cert(struct x509_store_st *ca, void *tls_session,
+			    struct broker_principal *who);
 
 unsigned int broker_code_status(enum broker_code code);
 

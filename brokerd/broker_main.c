@@ -29,6 +29,7 @@
 #include "broker_events.h"
 #include "broker_http.h"
 #include "broker_json.h"
+#include "broker_policy.h"
 #include "broker_store.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
@@ -109,6 +110,16 @@ static const struct bj_field config_fields[] = {
 	CFG_STRING("log_level", log_level, log_levels),
 	CFG_STRING("admin_group", admin_group, NULL),
 	CFG_STRING("audit_log", audit_log, NULL),
+	CFG_STRING("sysfs_module_root", sysfs_module_root, NULL),
+	CFG_STRING("modprobe_dir", modprobe_dir, NULL),
+	CFG_STRING("socket_mode", socket_mode, NULL),
+	CFG_STRING("socket_group", socket_group, NULL),
+	CFG_STRING("tls_listen", tls_listen, NULL),
+	CFG_STRING("tls_cert", tls_cert, NULL),
+	CFG_STRING("tls_key", tls_key, NULL),
+	CFG_STRING("tls_client_ca", tls_client_ca, NULL),
+	{ .name = "tls_generate", .type = BJ_BOOL,
+	  .offset = offsetof(struct broker_config, tls_generate) },
 	{ .name = "auth_fail_max", .type = BJ_U32,
 	  .offset = offsetof(struct broker_config, auth_fail_max),
 	  .min = 1, .max = 1000000 },
@@ -151,6 +162,9 @@ static void config_defaults(struct broker_config *c)
 	c->auth_fail_max.v = 10;
 	c->auth_fail_window.v = 60;
 	c->auth_block.v = 300;
+	strcpy(c->sysfs_module_root, "/sys/module");
+	strcpy(c->modprobe_dir, "/etc/modprobe.d");
+	strcpy(c->socket_mode, "0660");
 	for (int k = 0; k < VAC_NR_RESOURCES; k++)
 		c->local_capacity.kind[k].v = capacity[k];
 	c->limits.connections.v = 64;
@@ -220,6 +234,12 @@ static int config_load(const struct args *a, struct broker_config *c,
 			return ret;
 		}
 	}
+	ret = broker_http_check_config(&next, &why);
+	if (ret) {
+		broker_err_set(err, why.field, "%s",
+			       broker_err_text(&why, text, sizeof(text)));
+		return ret;
+	}
 	if (a->verbose)
 		strcpy(next.log_level, "debug");
 	*c = next;
@@ -236,6 +256,7 @@ static void usage(FILE *f)
 "      --state-dir DIR     desired state (default /var/lib/brokerd)\n"
 "      --socket PATH       Unix socket (default /run/brokerd/brokerd.sock)\n"
 "      --listen ADDR:PORT  also plain HTTP on a loopback address\n"
+"      --tls-listen ADDR:PORT  also HTTPS on any address (tls_cert, tls_key)\n"
 "      --backend NAME      local (in-process accounting) or netlink (vac.ko)\n"
 "      --log TARGET        stderr or syslog\n"
 "      --bootstrap-token FILE  with no token yet, create an admin token\n"
@@ -254,6 +275,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		{ "state-dir",	required_argument, NULL, 'S' },
 		{ "socket",	required_argument, NULL, 's' },
 		{ "listen",	required_argument, NULL, 'l' },
+		{ "tls-listen",	required_argument, NULL, 'T' },
 		{ "backend",	required_argument, NULL, 'b' },
 		{ "log",	required_argument, NULL, 'L' },
 		{ "bootstrap-token", required_argument, NULL, 'B' },
@@ -284,6 +306,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		case 'S': key = "state_dir"; break;
 		case 's': key = "socket"; break;
 		case 'l': key = "listen"; break;
+		case 'T': key = "tls_listen"; break;
 		case 'b': key = "backend"; break;
 		case 'L': key = "log"; break;
 		default:
@@ -361,10 +384,14 @@ static void on_backend_events(struct broker *b)
 
 	pthread_mutex_lock(&b->lock);
 	ret = be->ops->events_read(be, broker_events_publish, b);
-	if (ret == -ENOBUFS)
+	if (ret == -ENOBUFS) {
 		broker_log(LOG_NOTICE, "%s backend: events were lost; reconciling",
 			   be->ops->name);
-	else if (ret < 0)
+		ret = broker_events_resync(b);
+		if (ret)
+			broker_log(LOG_WARNING, "events: cannot resynchronize the streams: %s",
+				   strerror(-ret));
+	} else if (ret < 0)
 		broker_log(LOG_WARNING, "%s backend: reading events: %s",
 			   be->ops->name, ret == -ENOTCONN ? be->down : strerror(-ret));
 	broker_reconcile(b);
@@ -481,6 +508,8 @@ int main(int argc, char **argv)
 	ret = broker_store_open(&b.store, b.cfg.state_dir, &err);
 	if (!ret)
 		ret = broker_auth_open(&b.auth, b.store.dirfd, &err);
+	if (!ret)
+		ret = broker_policy_open(&b, &err);
 	if (ret)
 		goto fail;
 	if (args.bootstrap_token) {
@@ -508,9 +537,10 @@ int main(int argc, char **argv)
 	ret = broker_http_start(&b, &err);
 	if (ret)
 		goto fail;
-	broker_log(LOG_NOTICE, "serving on %s%s%s (%s backend, state in %s)",
+	broker_log(LOG_NOTICE, "serving on %s%s%s%s%s (%s backend, state in %s)",
 		   b.cfg.socket, b.cfg.listen[0] ? " and http://" : "",
-		   b.cfg.listen, b.cfg.backend, b.cfg.state_dir);
+		   b.cfg.listen, b.cfg.tls_listen[0] ? " and https://" : "",
+		   b.cfg.tls_listen, b.cfg.backend, b.cfg.state_dir);
 	ret = run(&l, sfd, tfd);
 	if (ret)
 		broker_log(LOG_ERR, "event loop: %s", strerror(-ret));
@@ -526,6 +556,7 @@ out:
 	if (b.backend)
 		b.backend->ops->destroy(b.backend);
 	broker_auth_free(b.auth);
+	broker_policy_free(b.policy);
 	broker_store_close(&b.store);
 	json_decref(args.flags);
 	return ret ? 1 : 0;

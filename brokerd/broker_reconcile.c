@@ -8,7 +8,8 @@
  * else; what is refused is kept in the instance's "unapplied" with the
  * backend's reason, and tried again on the next run.  Instances nobody
  * declared through brokerd, and kinds without a desired value, are left
- * as they are.
+ * as they are.  With a policy stored, its re-plan follows (see
+ * broker_policy.c), and the quotas it plans become desired ones.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "broker_backend.h"
+#include "broker_policy.h"
 #include "broker_store.h"
 
 /* Record the outcome; log only when it changes, not at every retry. */
@@ -49,7 +51,7 @@ static void apply(struct broker_backend *be, struct broker_inst *d,
 	}
 }
 
-int broker_reconcile(struct broker *b)
+static int reconcile_desired(struct broker *b)
 {
 	struct broker_backend *be = b->backend;
 	struct broker_store *s = &b->store;
@@ -106,5 +108,19 @@ int broker_reconcile(struct broker *b)
 	free(have);
 	free(present);
 	b->pending = pending;
+	return pending;
+}
+
+/*
+ * The desired state first (it may declare instances back), then the
+ * policy's re-plan when the instances changed; what that re-plan could
+ * not apply shows in a second pass's "unapplied".
+ */
+int broker_reconcile(struct broker *b)
+{
+	int pending = reconcile_desired(b);
+
+	if (broker_policy_reconcile(b) > 0)
+		pending = reconcile_desired(b);
 	return pending;
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -490,6 +491,179 @@ int bt_free_port(void)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
 	close(fd);
 	return ntohs(sa.sin_port);
+}
+
+static int https_request(const char *url, const char *cafile,
+			 const char *from, const char *cert, const char *key,
+			 const char *token, const char *method,
+			 const char *body, struct bt_resp *r)
+{
+	struct curl_slist *h = NULL;
+	struct sink s = { 0 };
+	char auth[256];
+	CURL *c = curl_easy_init();
+	CURLcode rc;
+
+	memset(r, 0, sizeof(*r));
+	assert_non_null(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	if (cafile) {
+		curl_easy_setopt(c, CURLOPT_CAINFO, cafile);
+		curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
+	}
+	if (from)
+		curl_easy_setopt(c, CURLOPT_INTERFACE, from);
+	if (cert) {
+		curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
+		curl_easy_setopt(c, CURLOPT_SSLKEY, key);
+	}
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, auth);
+	}
+	if (body) {
+		h = curl_slist_append(h, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	if (rc != CURLE_OK) {
+		free(s.buf);
+		return rc;
+	}
+	r->body = s.buf ? s.buf : strdup("");
+	if (!strncmp(r->content_type, "application/json", 16)) {
+		r->json = json_loads(r->body, 0, NULL);
+		if (!r->json)
+			fail_msg("%s %s: not JSON: %s", method, url, r->body);
+	}
+	return 0;
+}
+
+int bt_https(const char *url, const char *cafile, const char *from,
+	     const char *token, const char *method, const char *body,
+	     struct bt_resp *r)
+{
+	return https_request(url, cafile, from, NULL, NULL, token, method, body,
+			     r);
+}
+
+int bt_https_cert(const char *url, const char *cafile, const char *cert,
+		  const char *key, const char *token, const char *method,
+		  const char *body, struct bt_resp *r)
+{
+	return https_request(url, cafile, NULL, cert, key, token, method, body,
+			     r);
+}
+
+void bt_http_bytes(struct bt_daemon *d, const char *method, const char *path,
+		   const char *body, size_t len, struct bt_resp *r)
+{
+	struct curl_slist *h = NULL;
+	struct sink s = { 0 };
+	char url[256];
+	CURL *c = curl_easy_init();
+	CURLcode rc;
+
+	memset(r, 0, sizeof(*r));
+	assert_non_null(c);
+	snprintf(url, sizeof(url), "http://brokerd%s", path);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, d->sock);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	h = curl_slist_append(h, "Content-Type: application/json");
+	h = curl_slist_append(h, "Expect:");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK)
+		fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	r->body = s.buf ? s.buf : strdup("");
+	if (!strncmp(r->content_type, "application/json", 16)) {
+		r->json = json_loads(r->body, 0, NULL);
+		if (!r->json)
+			fail_msg("%s %s: not JSON: %s", method, path, r->body);
+	}
+}
+
+char *bt_token(struct bt_daemon *d, const char *name, const char *role)
+{
+	char body[256];
+	struct bt_resp r;
+	char *tok;
+
+	snprintf(body, sizeof(body), "{\"name\": \"%s\", \"role\": \"%s\"}",
+		 name, role);
+	bt_http(d, "POST", "/v1/tokens", "application/json", body, NULL, &r);
+	if (r.status != 201)
+		fail_msg("POST /v1/tokens: %ld %s", r.status, r.body);
+	tok = strdup(json_string_value(json_object_get(r.json, "token")));
+	assert_non_null(tok);
+	bt_resp_free(&r);
+	return tok;
+}
+
+long bt_rss_kib(pid_t pid)
+{
+	char path[64], *text, *p;
+	long kib = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	text = bt_read_file(path);
+	p = text ? strstr(text, "\nVmRSS:") : NULL;
+	if (p)
+		kib = strtol(p + 8, NULL, 10);
+	free(text);
+	return kib;
+}
+
+int bt_tcp_connect(const char *addr, const char *from, bool nonblock)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in me = { .sin_family = AF_INET };
+	const char *colon = strrchr(addr, ':');
+	char host[64];
+	int fd, one = 1;
+
+	assert_non_null(colon);
+	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+	assert_int_equal(inet_pton(AF_INET, host, &sa.sin_addr), 1);
+	sa.sin_port = htons(atoi(colon + 1));
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC |
+		    (nonblock ? SOCK_NONBLOCK : 0), 0);
+	assert_true(fd >= 0);
+	if (from) {
+		assert_int_equal(inet_pton(AF_INET, from, &me.sin_addr), 1);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		assert_int_equal(bind(fd, (struct sockaddr *)&me, sizeof(me)), 0);
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+	    errno != EINPROGRESS) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
 }
 
 int bt_teardown(void **state)

@@ -115,4 +115,27 @@ double bt_metric(const char *text, const char *sample);
 /* A free TCP port on 127.0.0.1. */
 int bt_free_port(void);
 
+/*
+ * One request to @url (https:// or http://) trusting only @cafile (NULL:
+ * the system's store), from the local address @from if not NULL, with
+ * @token as bearer if not NULL: curl's result, 0 (CURLE_OK) with *@r
+ * filled, or the error (then *@r holds no body).
+ */
+int bt_https(const char *url, const char *cafile, const char *from,
+	     const char *token, const char *method, const char *body,
+	     struct bt_resp *r);
+/* The same with a client certificate (PEM files @cert and @key). */
+int bt_https_cert(const char *url, const char *cafile, const char *cert,
+		  const char *key, const char *token, const char *method,
+		  const char *body, struct bt_resp *r);
+/* Over the Unix socket, a JSON body of @len bytes (NULs and all). */
+void bt_http_bytes(struct bt_daemon *d, const char *method, const char *path,
+		   const char *body, size_t len, struct bt_resp *r);
+/* As root over the socket: a new token of @role, malloc'ed. */
+char *bt_token(struct bt_daemon *d, const char *name, const char *role);
+/* VmRSS of @pid in KiB, from /proc; -1 if it is gone. */
+long bt_rss_kib(pid_t pid);
+/* A TCP connection to "addr:port" (IPv4) from @from (NULL: any): the fd. */
+int bt_tcp_connect(const char *addr, const char *from, bool nonblock);
+
 #endif /* BT_H */

@@ -98,6 +98,10 @@ static const char *const who_names[] = {
 
 #define Q "{\"quotas\": {\"vpids\": 10}}"
 #define U 401
+/* A policy, a profile without parameters (no file is touched), applying it. */
+#define POL "{\"kinds\": {\"pmu_counters\": {\"keep_offline\": true}}}"
+#define PROF "{\"quotas\": {\"vpids\": 5}}"
+#define APPLY "{\"profile\": \"canary\"}"
 
 /* The authorization table: README.md has the same. */
 static const struct {
@@ -118,6 +122,18 @@ static const struct {
 							{ U, U, U, U, 403, 403, 403, 201 } },
 	{ "DELETE", "/v1/tokens/0000000000000000", NULL,
 							{ U, U, U, U, 403, 403, 403, 404 } },
+	{ "GET", "/v1/policy", NULL,			{ U, U, U, U, 200, 200, 200, 200 } },
+	{ "POST", "/v1/policy/plan", POL,		{ U, U, U, U, 200, 200, 200, 200 } },
+	{ "PUT", "/v1/policy", POL,			{ U, U, U, U, 403, 403, 403, 200 } },
+	{ "POST", "/v1/policy/apply", NULL,		{ U, U, U, U, 403, 403, 403, 200 } },
+	{ "DELETE", "/v1/policy", NULL,			{ U, U, U, U, 403, 403, 403, 204 } },
+	{ "PUT", "/v1/profiles/canary", PROF,		{ U, U, U, U, 403, 403, 403, 200 } },
+	{ "GET", "/v1/profiles", NULL,			{ U, U, U, U, 200, 200, 200, 200 } },
+	{ "GET", "/v1/profiles/canary", NULL,		{ U, U, U, U, 200, 200, 200, 200 } },
+	{ "POST", "/v1/instances/kvm_a/profile", APPLY,	{ U, U, U, U, 403, 200, 403, 200 } },
+	{ "POST", "/v1/instances/kvm_b/profile", APPLY,	{ U, U, U, U, 403, 200, 200, 200 } },
+	{ "GET", "/v1/instances/kvm_a/profile", NULL,	{ U, U, U, U, 200, 200, 200, 200 } },
+	{ "DELETE", "/v1/profiles/canary", NULL,	{ U, U, U, U, 403, 403, 403, 204 } },
 	{ "GET", "/v1/nope", NULL,			{ U, U, U, U, 404, 404, 404, 404 } },
 };
 
