@@ -12,7 +12,10 @@ vac_build_dir() {
 	echo "${BUILD_DIR:-$dir}"
 }
 
+# vac_build DIR [TARGET...]: everything, or only the targets named.
 vac_build() {
-	cmake -S . -B "$1" -DBUILD_TESTING=ON >/dev/null
-	cmake --build "$1" -j"$(nproc)" >/dev/null
+	local dir=$1
+	shift
+	cmake -S . -B "$dir" -DBUILD_TESTING=ON >/dev/null
+	cmake --build "$dir" -j"$(nproc)" ${1:+--target "$@"} >/dev/null
 }

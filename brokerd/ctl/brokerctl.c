@@ -77,15 +77,21 @@ static const char main_help[] =
 "  token create NAME --role ROLE [--instance NAME]... [--expires WHEN]\n"
 "  token list\n"
 "  token revoke ID\n"
+"  policy show|apply|delete               the stored policy\n"
+"  policy set FILE|- [--if-match GEN]     store a policy and apply it\n"
+"  policy plan [FILE|-]                   dry run\n"
+"  profile list | show NAME | set NAME FILE|- | delete NAME\n"
+"  profile apply NAME INSTANCE | status INSTANCE\n"
 "  help [OBJECT]\n"
 "\n"
 "Options:\n"
 "  -s, --socket PATH     brokerd's Unix socket (env BROKERCTL_SOCKET;\n"
 "                        default " DEFAULT_SOCKET ")\n"
-"  -H, --host URL        https://host:port, or http://127.0.0.1:port\n"
+"  -H, --host, --url URL https://host:port, or http://127.0.0.1:port\n"
 "                        (env BROKERCTL_HOST); instead of the socket\n"
 "  -t, --token TOKEN     bearer token (env BROKERCTL_TOKEN)\n"
 "      --token-file FILE read the bearer token from FILE\n"
+"                        (env BROKERCTL_TOKEN_FILE)\n"
 "      --cacert FILE     CA certificate(s) to verify an https host\n"
 "  -o, --output FORMAT   'table' (default) or 'json'\n"
 "  -h, --help            this help; 'brokerctl OBJECT --help' for one object\n"
@@ -247,16 +253,17 @@ static int report_curl_error(const struct ctl *ctl, CURL *c, CURLcode rc,
 }
 
 /*
- * One request: 0 and the JSON answer in *out (NULL for an empty body),
- * or the exit status after the reason was printed.
+ * One request with @text as its JSON body (none when NULL; an empty one
+ * for a bodiless POST): 0 and the JSON answer in *out (NULL for an empty
+ * body), or the exit status after the reason was printed.
  */
-static int request(const struct ctl *ctl, const char *method,
-		   const char *path, json_t *body, const char *if_match,
-		   json_t **out)
+static int request_text(const struct ctl *ctl, const char *method,
+			const char *path, const char *text,
+			const char *if_match, json_t **out)
 {
 	struct curl_slist *h = NULL;
 	struct buf b = { 0 };
-	char errbuf[CURL_ERROR_SIZE] = "", *text = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
 	long status = 0;
 	CURLcode rc;
 	CURL *c;
@@ -271,12 +278,13 @@ static int request(const struct ctl *ctl, const char *method,
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	if (body) {
-		text = json_dumps(body, JSON_COMPACT);
+	if (text) {
 		h = curl_slist_append(h, "Content-Type: application/json");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, text ? text : "");
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE,
-				 (long)(text ? strlen(text) : 0));
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, text);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(text));
+	} else if (!strcmp(method, "POST")) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
 	}
 	if (if_match) {
 		char *im;
@@ -311,9 +319,25 @@ static int request(const struct ctl *ctl, const char *method,
 	}
 out:
 	free(b.data);
-	free(text);
 	curl_slist_free_all(h);
 	curl_easy_cleanup(c);
+	return ret;
+}
+
+static int request(const struct ctl *ctl, const char *method,
+		   const char *path, json_t *body, const char *if_match,
+		   json_t **out)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	int ret;
+
+	*out = NULL;
+	if (body && !text) {
+		fprintf(stderr, "brokerctl: out of memory\n");
+		return EXIT_CONNECT;
+	}
+	ret = request_text(ctl, method, path, text, if_match, out);
+	free(text);
 	return ret;
 }
 
@@ -330,6 +354,7 @@ struct view {
 	json_t *(*derive)(json_t *doc);	/* ... or of the rows this makes */
 	const struct column *cols;
 	bool notes;			/* then the "unapplied" reasons */
+	void (*after)(json_t *doc);	/* then what this prints */
 };
 
 /* A value as table text, malloc'ed: "-" for null or missing. */
@@ -492,6 +517,8 @@ static void emit(const struct ctl *ctl, json_t *doc, const struct view *v)
 			       "-", json_string_value(json_object_get(item,
 							"reason")) ?: "");
 	}
+	if (v->after)
+		v->after(doc);
 	json_decref(rows);
 }
 
@@ -1035,6 +1062,386 @@ static int cmd_token(const struct ctl *ctl, int argc, char **argv)
 	return ret;
 }
 
+/* ---- documents from a file ---- */
+
+#define DOC_MAX_BYTES (1u << 20)
+
+/*
+ * The JSON document in @path ("-" for stdin), malloc'ed, checked to be
+ * one JSON object without duplicate keys; or NULL after a usage error.
+ * The text is sent as it is, so that the server's paths match the file.
+ */
+static char *read_document(const char *object, const char *path, int *ret)
+{
+	bool is_stdin = !strcmp(path, "-");
+	FILE *f = is_stdin ? stdin : fopen(path, "re");
+	struct buf b = { 0 };
+	char chunk[8192];
+	json_error_t err;
+	json_t *j;
+	size_t n;
+
+	if (!f) {
+		*ret = usage_error(object, "cannot read %s: %s", path,
+				   strerror(errno));
+		return NULL;
+	}
+	if (is_stdin)
+		path = "stdin";
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b.len + n > DOC_MAX_BYTES) {
+			*ret = usage_error(object, "%s: larger than %u bytes", path,
+					   DOC_MAX_BYTES);
+			goto fail;
+		}
+		if (on_body(chunk, 1, n, &b) != n) {
+			fprintf(stderr, "brokerctl: out of memory\n");
+			*ret = EXIT_CONNECT;
+			goto fail;
+		}
+	}
+	if (ferror(f)) {
+		*ret = usage_error(object, "cannot read %s: %s", path,
+				   strerror(errno));
+		goto fail;
+	}
+	j = json_loadb(b.data ? b.data : "", b.len, JSON_REJECT_DUPLICATES, &err);
+	if (!j || !json_is_object(j)) {
+		if (j)
+			*ret = usage_error(object, "%s: expected a JSON object", path);
+		else
+			*ret = usage_error(object, "%s:%d:%d: not JSON: %s", path,
+					   err.line, err.column, err.text);
+		json_decref(j);
+		goto fail;
+	}
+	json_decref(j);
+	if (!is_stdin)
+		fclose(f);
+	return b.data;
+fail:
+	if (!is_stdin)
+		fclose(f);
+	free(b.data);
+	return NULL;
+}
+
+/* ---- policy ---- */
+
+static const struct column plan_cols[] = {
+	{ "INSTANCE", "instance" }, { "KIND", "kind" }, { "FROM", "from" },
+	{ "TO", "to" }, { 0 },
+};
+
+static json_t *plan_steps(json_t *doc)
+{
+	return json_incref(json_object_get(json_object_get(doc, "plan"), "steps"));
+}
+
+/* After the steps: the planned quotas and what could not be applied. */
+static void print_plan_rest(json_t *doc)
+{
+	static const struct column cols[] = {
+		{ "INSTANCE", "instance" }, { "PLANNED QUOTAS", "quotas" }, { 0 },
+	};
+	json_t *plan = json_object_get(doc, "plan");
+	json_t *quotas = json_object_get(plan, "quotas");
+	json_t *rows = json_array(), *q, *item;
+	const char *name;
+	size_t i;
+
+	if (!json_array_size(json_object_get(plan, "steps")))
+		printf("(no change)\n");
+	json_object_foreach(quotas, name, q)
+		json_array_append_new(rows, json_pack("{s:s, s:O}", "instance",
+						      name, "quotas", q));
+	if (json_array_size(rows)) {
+		putchar('\n');
+		print_table(rows, cols);
+	}
+	json_decref(rows);
+	json_array_foreach(json_object_get(doc, "errors"), i, item) {
+		char *t = format_value(item);
+
+		printf("error: %s\n", t ? t : "");
+		free(t);
+	}
+}
+
+static const char *const applied_fields[] = { "generation", "applied", NULL };
+
+static const struct view applied_view = {
+	.fields = applied_fields, .derive = plan_steps, .cols = plan_cols,
+	.after = print_plan_rest,
+};
+
+static const struct view plan_view = {
+	.derive = plan_steps, .cols = plan_cols, .after = print_plan_rest,
+};
+
+static void print_policy(json_t *doc)
+{
+	json_t *p = json_object_get(doc, "policy");
+
+	if (!p || json_is_null(p)) {
+		printf("no policy stored\n");
+		return;
+	}
+	json_dumpf(p, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	putchar('\n');
+}
+
+static const char *const generation_field[] = { "generation", NULL };
+
+static const struct view policy_view = {
+	.fields = generation_field, .after = print_policy,
+};
+
+static const char policy_help[] =
+"Usage: brokerctl policy show\n"
+"       brokerctl policy set FILE|- [--if-match GEN]\n"
+"       brokerctl policy plan [FILE|-]\n"
+"       brokerctl policy apply\n"
+"       brokerctl policy delete\n"
+"\n"
+"show    the stored policy document and its generation\n"
+"set     store the policy in FILE (- for stdin) and apply it: prints the\n"
+"        plan (shrinks before grows) and what could not be applied\n"
+"plan    dry run: the plan for the stored policy, or for FILE; nothing\n"
+"        changes\n"
+"apply   re-plan the stored policy against the current usage and apply it\n"
+"delete  forget the stored policy; the quotas stay as they are\n"
+"\n"
+"The document format is described in policy/README.md.  An invalid\n"
+"document (422) or a plan that cannot fit (409) changes nothing.\n";
+
+/* "policy set FILE [--if-match GEN]": the file, and the generation. */
+static int policy_set_args(int argc, char **argv, const char **file,
+			   const char **if_match)
+{
+	unsigned long long gen;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "--if-match")) {
+			*if_match = i + 1 < argc ? argv[++i] : NULL;
+			if (!*if_match || !parse_u64(*if_match, UINT64_MAX, &gen))
+				return usage_error("policy", "--if-match takes a generation (a non-negative integer)");
+		} else if (a[0] == '-' && a[1]) {
+			return usage_error("policy", "unknown option '%s'", a);
+		} else if (*file) {
+			return usage_error("policy", "unexpected argument '%s'", a);
+		} else {
+			*file = a;
+		}
+	}
+	if (!*file)
+		return usage_error("policy", "set needs a FILE (- for stdin)");
+	return 0;
+}
+
+static int send_document(const struct ctl *ctl, const char *object,
+			 const char *method, const char *path,
+			 const char *file, const char *if_match,
+			 const struct view *v)
+{
+	char *text = NULL;
+	json_t *doc;
+	int ret = 0;
+
+	if (file) {
+		text = read_document(object, file, &ret);
+		if (!text)
+			return ret;
+	}
+	ret = request_text(ctl, method, path, text, if_match, &doc);
+	if (!ret)
+		emit(ctl, doc ? doc : json_null(), v);
+	json_decref(doc);
+	free(text);
+	return ret;
+}
+
+/* A bodiless change answered by 204: print what was done. */
+static int delete_thing(const struct ctl *ctl, const char *path,
+			const char *what)
+{
+	json_t *doc;
+	int ret = request(ctl, "DELETE", path, NULL, NULL, &doc);
+
+	json_decref(doc);
+	if (!ret) {
+		doc = json_pack("{s:s}", "deleted", what);
+		emit(ctl, doc, &plain_view);
+		json_decref(doc);
+	}
+	return ret;
+}
+
+static int cmd_policy(const struct ctl *ctl, int argc, char **argv)
+{
+	const char *file = NULL, *if_match = NULL, *verb;
+	int ret;
+
+	if (wants_help(argc, argv))
+		return show_help(policy_help);
+	if (!argc)
+		return usage_error("policy", "missing verb: show, set, plan, apply or delete");
+	verb = argv[0];
+	if (!strcmp(verb, "set")) {
+		ret = policy_set_args(argc - 1, argv + 1, &file, &if_match);
+		if (ret)
+			return ret;
+		return send_document(ctl, "policy", "PUT", "/v1/policy", file,
+				     if_match, &applied_view);
+	}
+	if (!strcmp(verb, "plan")) {
+		if (argc > 2)
+			return usage_error("policy", "plan takes at most one FILE");
+		return send_document(ctl, "policy", "POST", "/v1/policy/plan",
+				     argc == 2 ? argv[1] : NULL, NULL, &plan_view);
+	}
+	if (strcmp(verb, "show") && strcmp(verb, "apply") && strcmp(verb, "delete"))
+		return usage_error("policy", "unknown verb '%s'", verb);
+	if (argc > 1)
+		return usage_error("policy", "%s takes no arguments", verb);
+	if (!strcmp(verb, "show"))
+		return do_get(ctl, "/v1/policy", &policy_view);
+	if (!strcmp(verb, "apply"))
+		return send_document(ctl, "policy", "POST", "/v1/policy/apply",
+				     NULL, NULL, &applied_view);
+	return delete_thing(ctl, "/v1/policy", "policy");
+}
+
+/* ---- profiles ---- */
+
+static const char profile_help[] =
+"Usage: brokerctl profile list\n"
+"       brokerctl profile show NAME\n"
+"       brokerctl profile set NAME FILE|-\n"
+"       brokerctl profile delete NAME\n"
+"       brokerctl profile apply NAME INSTANCE\n"
+"       brokerctl profile status INSTANCE\n"
+"\n"
+"A profile is a named bundle of quotas and KVM module parameters:\n"
+"  {\"quotas\": {\"asids\": 64, ...}, \"params\": {\"halt_poll_ns\": \"0\", ...}}\n"
+"\n"
+"list    every profile\n"
+"show    one profile\n"
+"set     create or replace profile NAME from FILE (- for stdin)\n"
+"delete  delete profile NAME\n"
+"apply   set INSTANCE's quotas, write its runtime-writable parameters and\n"
+"        render the load-time ones into a modprobe.d file; prints per\n"
+"        parameter: applied, pending (next load), drifted or unknown\n"
+"status  the same report for the profile last applied to INSTANCE, as\n"
+"        the parameters are now (drift check); nothing is written\n"
+"\n"
+"Profile and instance names: [a-z0-9_]{1,31}.\n";
+
+static const char *const report_fields[] = {
+	"instance", "profile", "modprobe_file", NULL,
+};
+
+static const struct column report_cols[] = {
+	{ "PARAM", "name" }, { "DESIRED", "desired" }, { "ACTUAL", "actual" },
+	{ "STATUS", "status" }, { 0 },
+};
+
+static const struct view report_view = {
+	.fields = report_fields, .rows = "params", .cols = report_cols,
+};
+
+static int check_profile_name(const char *name)
+{
+	if (!valid_name(name))
+		return usage_error("profile", "bad profile name '%s': expected [a-z0-9_]{1,31}",
+				   name);
+	return 0;
+}
+
+/* The verbs' arguments: how many, and which are profile/instance names. */
+static const struct profile_verb {
+	const char *verb;
+	int nargs;
+	const char *args;	/* 'p' profile name, 'i' instance, 'f' file */
+	const char *usage;
+} profile_verbs[] = {
+	{ "list", 0, "", "no arguments" },
+	{ "show", 1, "p", "NAME" },
+	{ "set", 2, "pf", "NAME FILE|-" },
+	{ "delete", 1, "p", "NAME" },
+	{ "apply", 2, "pi", "NAME INSTANCE" },
+	{ "status", 1, "i", "INSTANCE" },
+};
+
+static int profile_check_args(const struct profile_verb *pv, char **args)
+{
+	int ret = 0;
+
+	for (int i = 0; i < pv->nargs && !ret; i++)
+		if (pv->args[i] == 'p')
+			ret = check_profile_name(args[i]);
+		else if (pv->args[i] == 'i')
+			ret = check_name("profile", args[i]);
+	return ret;
+}
+
+static int cmd_profile(const struct ctl *ctl, int argc, char **argv)
+{
+	static const struct column cols[] = {
+		{ "NAME", "name" }, { "QUOTAS", "quotas" }, { "PARAMS", "params" },
+		{ 0 },
+	};
+	static const struct view list_view = { .rows = "profiles", .cols = cols };
+	static const char *const fields[] = { "name", "quotas", "params", NULL };
+	static const struct view show_view = { .fields = fields };
+	const struct profile_verb *pv = NULL;
+	char path[160];
+	json_t *body;
+	int ret;
+
+	if (wants_help(argc, argv))
+		return show_help(profile_help);
+	if (!argc)
+		return usage_error("profile", "missing verb: list, show, set, delete, apply or status");
+	for (size_t i = 0; i < sizeof(profile_verbs) / sizeof(profile_verbs[0]); i++)
+		if (!strcmp(argv[0], profile_verbs[i].verb))
+			pv = &profile_verbs[i];
+	if (!pv)
+		return usage_error("profile", "unknown verb '%s'", argv[0]);
+	if (argc - 1 != pv->nargs)
+		return usage_error("profile", "%s takes %s", pv->verb, pv->usage);
+	ret = profile_check_args(pv, argv + 1);
+	if (ret)
+		return ret;
+	if (!strcmp(pv->verb, "list"))
+		return do_get(ctl, "/v1/profiles", &list_view);
+	if (!strcmp(pv->verb, "status")) {
+		snprintf(path, sizeof(path), "/v1/instances/%s/profile", argv[1]);
+		return do_get(ctl, path, &report_view);
+	}
+	if (!strcmp(pv->verb, "apply")) {
+		json_t *doc;
+
+		snprintf(path, sizeof(path), "/v1/instances/%s/profile", argv[2]);
+		body = json_pack("{s:s}", "profile", argv[1]);
+		ret = request(ctl, "POST", path, body, NULL, &doc);
+		if (!ret)
+			emit(ctl, doc ? doc : json_null(), &report_view);
+		json_decref(doc);
+		json_decref(body);
+		return ret;
+	}
+	snprintf(path, sizeof(path), "/v1/profiles/%s", argv[1]);
+	if (!strcmp(pv->verb, "show"))
+		return do_get(ctl, path, &show_view);
+	if (!strcmp(pv->verb, "set"))
+		return send_document(ctl, "profile", "PUT", path, argv[2], NULL,
+				     &show_view);
+	return delete_thing(ctl, path, argv[1]);
+}
+
 /* ---- main ---- */
 
 static const struct object {
@@ -1049,6 +1456,9 @@ static const struct object {
 	{ "events", cmd_events, events_help },
 	{ "token", cmd_token, token_help },
 	{ "tokens", cmd_token, token_help },
+	{ "policy", cmd_policy, policy_help },
+	{ "profile", cmd_profile, profile_help },
+	{ "profiles", cmd_profile, profile_help },
 };
 
 static const struct object *find_object(const char *name)
@@ -1091,6 +1501,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "host", required_argument, NULL, 'H' },
+		{ "url", required_argument, NULL, 'H' },
 		{ "token", required_argument, NULL, 't' },
 		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
 		{ "cacert", required_argument, NULL, OPT_CACERT },
@@ -1171,6 +1582,15 @@ int main(int argc, char **argv)
 	if (ctl.host && !valid_host(ctl.host))
 		return usage_error(NULL, "bad host '%s': expected https://host:port or http://127.0.0.1:port",
 				   ctl.host);
+	if (!token && !token_file) {
+		token = getenv("BROKERCTL_TOKEN");
+		if (token && !*token)
+			token = NULL;
+		if (!token)
+			token_file = getenv("BROKERCTL_TOKEN_FILE");
+		if (token_file && !*token_file)
+			token_file = NULL;
+	}
 	if (token_file && !token) {
 		ctl.token = read_token_file(token_file);
 		if (!ctl.token) {
@@ -1178,7 +1598,7 @@ int main(int argc, char **argv)
 				token_file, strerror(errno));
 			return EXIT_USAGE;
 		}
-	} else if (token || (token = getenv("BROKERCTL_TOKEN"))) {
+	} else if (token) {
 		ctl.token = *token ? strdup(token) : NULL;
 	}
 	if (ctl.token && (!*ctl.token || strpbrk(ctl.token, "\r\n"))) {

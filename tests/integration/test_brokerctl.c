@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,8 +42,42 @@ static int setup(void **state)
 	return bt_setup_tcp(state, CONFIG);
 }
 
+/*
+ * For profiles: a daemon whose sysfs_module_root and modprobe_dir are
+ * directories of the test's own, on its socket and a loopback port.
+ */
+#define PROFILE_CONFIG_FMT \
+	"{\"local_capacity\": {\"asids\": 100, \"sev_asids\": 10," \
+	" \"sev_es_asids\": 5, \"vpids\": 1000, \"pmu_counters\": 6," \
+	" \"msr_slots\": 16}," \
+	" \"sysfs_module_root\": \"%s/sys\", \"modprobe_dir\": \"%s/modprobe\"}"
+
+static int setup_profiles(void **state)
+{
+	struct bt_daemon *d = calloc(1, sizeof(*d));
+	char config[512], path[160], listen[96];
+	const char *args[] = { listen, NULL };
+
+	assert_non_null(d);
+	bt_init(d, NULL);
+	snprintf(config, sizeof(config), PROFILE_CONFIG_FMT, d->dir, d->dir);
+	bt_write_file(d->config, config);
+	snprintf(path, sizeof(path), "%s/sys", d->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/modprobe", d->dir);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(d->tcp, sizeof(d->tcp), "127.0.0.1:%d", bt_free_port());
+	snprintf(listen, sizeof(listen), "--listen=%s", d->tcp);
+	assert_int_equal(bt_start(d, args), 0);
+	*state = d;
+	return 0;
+}
+
 
 /* ---- running brokerctl ---- */
+
+/* The next brokerctl run reads this file as its stdin (then /dev/null). */
+static const char *next_stdin;
 
 static const char *brokerctl_bin(void)
 {
@@ -78,17 +113,22 @@ static pid_t spawn_ctl(struct bt_daemon *d, const char *const *env,
 	if (!pid) {
 		int o = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		int e = open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int i = open(next_stdin ? next_stdin : "/dev/null",
+			     O_RDONLY | O_CLOEXEC);
 
-		if (o < 0 || e < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0)
+		if (o < 0 || e < 0 || i < 0 || dup2(o, 1) < 0 ||
+		    dup2(e, 2) < 0 || dup2(i, 0) < 0)
 			_exit(127);
 		unsetenv("BROKERCTL_SOCKET");
 		unsetenv("BROKERCTL_HOST");
 		unsetenv("BROKERCTL_TOKEN");
+		unsetenv("BROKERCTL_TOKEN_FILE");
 		for (; env && *env; env++)
 			putenv((char *)*env);
 		execv(args[0], (char **)args);
 		_exit(127);
 	}
+	next_stdin = NULL;
 	return pid;
 }
 
@@ -468,6 +508,27 @@ static void test_bad_arguments_are_usage_errors_before_any_request(void **state)
 		{ { "-o", "yaml", "resources" }, "unknown output format 'yaml'" },
 		{ { "--bogus", "resources" }, "unknown option '--bogus'" },
 		{ { "-H", "ftp://x", "resources" }, "bad host" },
+		{ { "policy" }, "missing verb" },
+		{ { "policy", "frob" }, "unknown verb 'frob'" },
+		{ { "policy", "set" }, "set needs a FILE" },
+		{ { "policy", "set", "/nonexistent/p.json" },
+		  "cannot read /nonexistent/p.json" },
+		{ { "policy", "set", "-" }, "not JSON" },
+		{ { "policy", "set", "-", "--if-match", "x" }, "--if-match" },
+		{ { "policy", "set", "a", "b" }, "unexpected argument 'b'" },
+		{ { "policy", "show", "x" }, "takes no arguments" },
+		{ { "policy", "apply", "--force" }, "takes no arguments" },
+		{ { "policy", "plan", "a", "b" }, "at most one FILE" },
+		{ { "profile" }, "missing verb" },
+		{ { "profile", "frob" }, "unknown verb 'frob'" },
+		{ { "profile", "show" }, "show takes NAME" },
+		{ { "profile", "set", "p" }, "set takes NAME FILE|-" },
+		{ { "profile", "apply", "p" }, "apply takes NAME INSTANCE" },
+		{ { "profile", "show", "Bad" }, "bad profile name 'Bad'" },
+		{ { "profile", "set", "p.q", "-" }, "bad profile name 'p.q'" },
+		{ { "profile", "apply", "p", "KVM" }, "bad instance name 'KVM'" },
+		{ { "profile", "status", "kvm-a" }, "bad instance name" },
+		{ { "profile", "list", "x" }, "list takes no arguments" },
 	};
 	char nosock[160], *before, *after;
 	struct ctl_run r;
@@ -626,6 +687,10 @@ static void test_help_documents_verbs_and_exit_codes(void **state)
 		{ { "resources", "--help" }, "capacity" },
 		{ { "events", "--help" }, "--count N" },
 		{ { "token", "--help" }, "--role ROLE" },
+		{ { "policy", "--help" }, "plan [FILE|-]" },
+		{ { "policy", "set", "-h" }, "shrinks before grows" },
+		{ { "help", "profile" }, "apply NAME INSTANCE" },
+		{ { "profile", "status", "--help" }, "drift" },
 	};
 	struct ctl_run r;
 
@@ -828,6 +893,383 @@ static void test_token_verbs_follow_the_server(void **state)
 	run_free(&r);
 }
 
+/* A file in the test's directory with @text: its path, in @path. */
+static void doc_file(struct bt_daemon *d, char *path, size_t size,
+		     const char *name, const char *text)
+{
+	snprintf(path, size, "%s/%s", d->dir, name);
+	bt_write_file(path, text);
+}
+
+#define EVEN "{\"kinds\": {\"vpids\": {\"keep_offline\": true}}}"
+
+/*
+ * policy show, plan, set, apply and delete in both modes: a dry run
+ * changes nothing, set applies the plan, delete leaves the quotas; an
+ * invalid document names its JSON path, an infeasible one the instance,
+ * and neither changes anything.
+ */
+static void test_policy_verbs_in_both_modes(void **state)
+{
+	struct bt_daemon *d = *state;
+	char even[160], bad[160], tight[160], notjson[160], *before, *after;
+	struct ctl_run r;
+
+	doc_file(d, even, sizeof(even), "even.json", EVEN);
+	doc_file(d, bad, sizeof(bad), "bad.json", "{\"kinds\": {\"gpus\": {}}}");
+	doc_file(d, tight, sizeof(tight), "tight.json",
+		 "{\"kinds\": {\"vpids\": {\"keep_offline\": true,"
+		 " \"instances\": {\"kvm_a\": {\"fixed\": 2000}}}}}");
+	doc_file(d, notjson, sizeof(notjson), "notjson.json", "{\"kinds\": ");
+
+	RUN(d, &r, "policy", "show");
+	assert_ok(&r);
+	assert_line(r.out, "generation: ");
+	assert_line(r.out, "no policy stored");
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "policy", "show");
+	assert_ok(&r);
+	assert_true(json_is_null(json_object_get(r.json, "policy")));
+	run_free(&r);
+	RUN(d, &r, "policy", "plan");
+	assert_exit(&r, 1);
+	assert_string_equal(r.out, "");
+	assert_has(r.err, "brokerctl: not_found: ");
+	run_free(&r);
+
+	RUN(d, &r, "instances", "declare", "kvm_a");
+	assert_ok(&r);
+	run_free(&r);
+	RUN(d, &r, "instances", "declare", "kvm_b");
+	assert_ok(&r);
+	run_free(&r);
+
+	/* plan: a dry run of a candidate, in both modes. */
+	before = bt_snapshot(d);
+	RUN(d, &r, "policy", "plan", even);
+	assert_ok(&r);
+	assert_line(r.out, "INSTANCE  KIND   FROM  TO");
+	assert_row(r.out, "kvm_a", "kvm_a vpids 0 500");
+	assert_row(r.out, "kvm_b", "kvm_b vpids 0 500");
+	assert_has(r.out, "PLANNED QUOTAS");
+	run_free(&r);
+	next_stdin = even;
+	RUN(d, &r, "-o", "json", "policy", "plan", "-");
+	assert_ok(&r);
+	assert_int_equal(json_array_size(json_object_get(json_object_get(r.json,
+			 "plan"), "steps")), 2);
+	assert_int_equal(BT_INT(r.json, "plan", "quotas", "kvm_b", "vpids"), 500);
+	run_free(&r);
+
+	/* Refused documents: exit 1, the reason, nothing changed. */
+	RUN(d, &r, "policy", "set", bad);
+	assert_exit(&r, 1);
+	assert_string_equal(r.out, "");
+	assert_has(r.err, "brokerctl: ");
+	assert_has(r.err, "kinds.gpus");
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "policy", "set", tight);
+	assert_exit(&r, 1);
+	assert_string_equal(r.out, "");
+	assert_has(r.err, "brokerctl: conflict: ");
+	assert_has(r.err, "kvm_a");
+	assert_has(r.err, "vpids");
+	run_free(&r);
+	RUN(d, &r, "policy", "plan", tight);
+	assert_exit(&r, 1);
+	assert_has(r.err, "brokerctl: conflict: ");
+	run_free(&r);
+	RUN(d, &r, "policy", "set", notjson);
+	assert_exit(&r, 2);
+	assert_has(r.err, "not JSON");
+	run_free(&r);
+	after = bt_snapshot(d);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+
+	/* set: refused on a stale generation, then stored and applied. */
+	RUN(d, &r, "policy", "set", even, "--if-match", "999");
+	assert_exit(&r, 1);
+	assert_has(r.err, "brokerctl: precondition_failed: ");
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "policy", "show");
+	assert_ok(&r);
+	assert_true(json_is_null(json_object_get(r.json, "policy")));
+	run_free(&r);
+	RUN(d, &r, "policy", "set", even);
+	assert_ok(&r);
+	assert_line(r.out, "generation: ");
+	assert_line(r.out, "applied: yes");
+	assert_row(r.out, "kvm_a", "kvm_a vpids 0 500");
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "quota", "get", "kvm_a");
+	assert_ok(&r);
+	assert_int_equal(BT_INT(r.json, "usage", "vpids", "quota"), 500);
+	run_free(&r);
+	RUN(d, &r, "policy", "show");
+	assert_ok(&r);
+	assert_has(r.out, "\"keep_offline\": true");
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "policy", "show");
+	assert_ok(&r);
+	assert_true(json_is_true(json_object_get(json_object_get(json_object_get(
+		json_object_get(r.json, "policy"), "kinds"), "vpids"), "keep_offline")));
+	run_free(&r);
+
+	/* apply: nothing left to change. */
+	RUN(d, &r, "policy", "apply");
+	assert_ok(&r);
+	assert_line(r.out, "applied: yes");
+	assert_line(r.out, "(no change)");
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "policy", "apply");
+	assert_ok(&r);
+	assert_true(json_is_true(json_object_get(r.json, "applied")));
+	assert_int_equal(json_array_size(json_object_get(json_object_get(r.json,
+			 "plan"), "steps")), 0);
+	run_free(&r);
+
+	/* delete: gone, the quotas stay. */
+	RUN(d, &r, "policy", "delete");
+	assert_ok(&r);
+	assert_string_equal(r.out, "deleted: policy\n");
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "policy", "show");
+	assert_ok(&r);
+	assert_true(json_is_null(json_object_get(r.json, "policy")));
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "quota", "get", "kvm_b");
+	assert_ok(&r);
+	assert_int_equal(BT_INT(r.json, "usage", "vpids", "quota"), 500);
+	run_free(&r);
+}
+
+static void param_file(struct bt_daemon *d, const char *inst, const char *name,
+		       const char *value, mode_t mode)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/sys/%s", d->dir, inst);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/sys/%s/parameters", d->dir, inst);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/sys/%s/parameters/%s", d->dir, inst, name);
+	bt_write_file(path, value);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+#define CANARY "{\"quotas\": {\"vpids\": 10, \"asids\": 4}, \"params\": {" \
+	"\"halt_poll_ns\": \"0\", \"tdp_mmu\": \"N\", \"enable_pmu\": \"0\"}}"
+
+/*
+ * profile set, list, show, apply, status and delete in both modes,
+ * against a sysfs-like tree of the test's own: each parameter's status,
+ * the modprobe.d file, the quotas, the drift check, and the refusals
+ * (unknown profile or instance, invalid document, quota above capacity).
+ */
+static void test_profile_verbs_in_both_modes(void **state)
+{
+	struct bt_daemon *d = *state;
+	char canary[160], bad[160], big[160], conf[192], *text;
+	struct ctl_run r;
+
+	doc_file(d, canary, sizeof(canary), "canary.json", CANARY);
+	doc_file(d, bad, sizeof(bad), "bad.json", "{\"params\": {\"Bad-Name\": \"1\"}}");
+	doc_file(d, big, sizeof(big), "big.json", "{\"quotas\": {\"vpids\": 2000}}");
+
+	RUN(d, &r, "profile", "list");
+	assert_ok(&r);
+	assert_string_equal(r.out, "NAME  QUOTAS  PARAMS\n");
+	run_free(&r);
+
+	RUN(d, &r, "profile", "set", "canary", canary);
+	assert_ok(&r);
+	assert_line(r.out, "name: canary");
+	assert_has(r.out, "vpids=10");
+	assert_has(r.out, "halt_poll_ns=0");
+	run_free(&r);
+	next_stdin = big;
+	RUN(d, &r, "-o", "json", "profile", "set", "big", "-");
+	assert_ok(&r);
+	assert_int_equal(BT_INT(r.json, "quotas", "vpids"), 2000);
+	run_free(&r);
+	RUN(d, &r, "profile", "set", "canary", bad);
+	assert_exit(&r, 1);
+	assert_string_equal(r.out, "");
+	assert_has(r.err, "brokerctl: ");
+	assert_has(r.err, "Bad-Name");
+	run_free(&r);
+
+	RUN(d, &r, "profile", "list");
+	assert_ok(&r);
+	text = row_of(r.out, "canary");
+	assert_has(text, "halt_poll_ns=0");
+	free(text);
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "profile", "list");
+	assert_ok(&r);
+	assert_int_equal(json_array_size(json_object_get(r.json, "profiles")), 2);
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "profile", "show", "canary");
+	assert_ok(&r);
+	assert_int_equal(BT_INT(r.json, "quotas", "asids"), 4);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+		r.json, "params"), "tdp_mmu")), "N");
+	run_free(&r);
+	RUN(d, &r, "profile", "show", "nope");
+	assert_exit(&r, 1);
+	assert_has(r.err, "brokerctl: not_found: ");
+	run_free(&r);
+
+	/* apply: per parameter applied, pending or unknown. */
+	RUN(d, &r, "instances", "declare", "kvm_a");
+	assert_ok(&r);
+	run_free(&r);
+	param_file(d, "kvm_a", "halt_poll_ns", "200000\n", 0644);
+	param_file(d, "kvm_a", "tdp_mmu", "Y\n", 0444);
+	RUN(d, &r, "profile", "apply", "nope", "kvm_a");
+	assert_exit(&r, 1);
+	assert_has(r.err, "brokerctl: not_found: ");
+	assert_has(r.err, "nope");
+	run_free(&r);
+	RUN(d, &r, "profile", "apply", "canary", "kvm_z");
+	assert_exit(&r, 1);
+	assert_has(r.err, "brokerctl: not_found: ");
+	run_free(&r);
+	RUN(d, &r, "profile", "apply", "big", "kvm_a");
+	assert_exit(&r, 1);
+	assert_has(r.err, "brokerctl: conflict: ");
+	run_free(&r);
+	RUN(d, &r, "profile", "status", "kvm_a");
+	assert_exit(&r, 1);
+	assert_has(r.err, "brokerctl: not_found: ");
+	run_free(&r);
+
+	RUN(d, &r, "profile", "apply", "canary", "kvm_a");
+	assert_ok(&r);
+	snprintf(conf, sizeof(conf), "%s/modprobe/vac-kvm_a.conf", d->dir);
+	assert_line(r.out, "instance: kvm_a");
+	assert_line(r.out, "profile: canary");
+	assert_has(r.out, conf);
+	assert_line(r.out, "PARAM ");
+	assert_row(r.out, "halt_poll_ns", "halt_poll_ns 0 0 applied");
+	assert_row(r.out, "tdp_mmu", "tdp_mmu N Y pending");
+	assert_row(r.out, "enable_pmu", "enable_pmu 0 - unknown");
+	run_free(&r);
+	text = bt_read_file(conf);
+	assert_non_null(text);
+	assert_has(text, "options kvm_a enable_pmu=0 tdp_mmu=N");
+	free(text);
+	RUN(d, &r, "-o", "json", "quota", "get", "kvm_a");
+	assert_ok(&r);
+	assert_int_equal(BT_INT(r.json, "usage", "vpids", "quota"), 10);
+	run_free(&r);
+
+	/* status: drift seen, nothing written. */
+	param_file(d, "kvm_a", "halt_poll_ns", "5\n", 0644);
+	RUN(d, &r, "profile", "status", "kvm_a");
+	assert_ok(&r);
+	assert_row(r.out, "halt_poll_ns", "halt_poll_ns 0 5 drifted");
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "profile", "status", "kvm_a");
+	assert_ok(&r);
+	assert_string_equal(json_string_value(json_object_get(r.json, "profile")),
+			    "canary");
+	assert_int_equal(json_array_size(json_object_get(r.json, "params")), 3);
+	run_free(&r);
+	snprintf(conf, sizeof(conf), "%s/sys/kvm_a/parameters/halt_poll_ns", d->dir);
+	text = bt_read_file(conf);
+	assert_string_equal(text, "5\n");
+	free(text);
+
+	/* delete, in both modes. */
+	RUN(d, &r, "profile", "delete", "big");
+	assert_ok(&r);
+	assert_string_equal(r.out, "deleted: big\n");
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "profile", "delete", "canary");
+	assert_ok(&r);
+	assert_string_equal(json_string_value(json_object_get(r.json, "deleted")),
+			    "canary");
+	run_free(&r);
+	RUN(d, &r, "profile", "delete", "canary");
+	assert_exit(&r, 1);
+	assert_has(r.err, "brokerctl: not_found: ");
+	run_free(&r);
+}
+
+/*
+ * No permission: over TCP a viewer token may read but not change, and an
+ * operator token scoped to kvm_a may not touch kvm_b; each refusal is
+ * exit 1 with the server's reason, and changes nothing.
+ */
+static void test_no_permission_is_refused_with_the_reason(void **state)
+{
+	static const char *const changes[][4] = {
+		{ "quota", "set", "kvm_a", "vpids=5" },
+		{ "instances", "declare", "kvm_c" },
+		{ "policy", "set", "FILE" },
+		{ "policy", "delete" },
+		{ "profile", "set", "p", "FILE" },
+		{ "profile", "apply", "p", "kvm_a" },
+	};
+	struct bt_daemon *d = *state;
+	char host[100], viewer[160], scoped[160], file[160], *before, *after;
+	char env_file[200], env_host[120];
+	struct ctl_run r;
+	char *t;
+
+	RUN(d, &r, "instances", "declare", "kvm_a");
+	assert_ok(&r);
+	run_free(&r);
+	RUN(d, &r, "instances", "declare", "kvm_b");
+	assert_ok(&r);
+	run_free(&r);
+	RUN(d, &r, "-o", "json", "token", "create", "ops", "--role", "operator",
+	    "--instance", "kvm_a");
+	assert_ok(&r);
+	doc_file(d, scoped, sizeof(scoped), "scoped.token",
+		 json_string_value(json_object_get(r.json, "token")));
+	run_free(&r);
+	t = bt_token(d, "ro", "viewer");
+	doc_file(d, viewer, sizeof(viewer), "viewer.token", t);
+	free(t);
+	doc_file(d, file, sizeof(file), "even.json", EVEN);
+	snprintf(host, sizeof(host), "http://%s", d->tcp);
+
+	before = bt_snapshot(d);
+	for (size_t i = 0; i < sizeof(changes) / sizeof(changes[0]); i++) {
+		const char *args[12] = { "--url", host, "--token-file", viewer };
+		size_t n = 4;
+
+		for (size_t a = 0; a < 4 && changes[i][a]; a++)
+			args[n++] = strcmp(changes[i][a], "FILE") ? changes[i][a] : file;
+		run_env(d, NULL, &r, args);
+		assert_exit(&r, 1);
+		assert_string_equal(r.out, "");
+		assert_has(r.err, "brokerctl: forbidden: ");
+		run_free(&r);
+	}
+	/* Reads are fine for a viewer; the environment names the file. */
+	snprintf(env_file, sizeof(env_file), "BROKERCTL_TOKEN_FILE=%s", viewer);
+	snprintf(env_host, sizeof(env_host), "BROKERCTL_HOST=%s", host);
+	run_env(d, (const char *const[]){ env_host, env_file, NULL }, &r,
+		(const char *const[]){ "-o", "json", "policy", "show", NULL });
+	assert_ok(&r);
+	run_free(&r);
+	/* The scoped operator: kvm_a yes, kvm_b no. */
+	run_env(d, NULL, &r, (const char *const[]){ "--url", host, "--token-file",
+		scoped, "quota", "set", "kvm_b", "vpids=5", NULL });
+	assert_exit(&r, 1);
+	assert_has(r.err, "brokerctl: forbidden: ");
+	run_free(&r);
+	after = bt_snapshot(d);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, bt_teardown)
 
 int main(void)
@@ -844,6 +1286,10 @@ int main(void)
 		T(test_help_documents_verbs_and_exit_codes),
 		T(test_events_count_sees_changes_made_meanwhile),
 		T(test_token_verbs_follow_the_server),
+		T(test_policy_verbs_in_both_modes),
+		cmocka_unit_test_setup_teardown(test_profile_verbs_in_both_modes,
+						setup_profiles, bt_teardown),
+		T(test_no_permission_is_refused_with_the_reason),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -66,6 +66,29 @@ static char *instances;
 module_param(instances, charp, 0444);
 MODULE_PARM_DESC(instances, "comma-separated instance names to register at load");
 
+/*
+ * KVM-like parameters, so that brokerd's profiles are tested against a
+ * real /sys/module/vac_test/parameters: runtime-writable (0644) as
+ * kvm.ko's halt_poll_ns, halt_poll_ns_grow and nx_huge_pages are, and
+ * load-time only (0444) as tdp_mmu and enable_pmu are.  Nothing here
+ * acts on them.
+ */
+static unsigned int halt_poll_ns = 200000;
+module_param(halt_poll_ns, uint, 0644);
+MODULE_PARM_DESC(halt_poll_ns, "as kvm.ko's (runtime)");
+static unsigned int halt_poll_ns_grow = 2;
+module_param(halt_poll_ns_grow, uint, 0644);
+MODULE_PARM_DESC(halt_poll_ns_grow, "as kvm.ko's (runtime)");
+static bool nx_huge_pages = true;
+module_param(nx_huge_pages, bool, 0644);
+MODULE_PARM_DESC(nx_huge_pages, "as kvm.ko's (runtime)");
+static bool tdp_mmu = true;
+module_param(tdp_mmu, bool, 0444);
+MODULE_PARM_DESC(tdp_mmu, "as kvm.ko's (load time only)");
+static bool enable_pmu = true;
+module_param(enable_pmu, bool, 0444);
+MODULE_PARM_DESC(enable_pmu, "as kvm.ko's (load time only)");
+
 struct vt_inst {
 	char name[VAC_NAME_LEN];
 	struct vac_instance *vi;
