@@ -8,7 +8,6 @@
  * for client authentication; the role is the certificate's OU.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -208,29 +207,12 @@ int broker_tls_generate(const char *cert, const char *key,
 
 /* ---- client certificates ---- */
 
-/*
- * GnuTLS's own copy of the peer's chain (DER), from the library that
- * libmicrohttpd loaded: looked up at run time, so that brokerd links no
- * second TLS library; the checks are OpenSSL's.  Set before any thread.
- */
-typedef const gnutls_datum_t *(*get_peers_fn)(gnutls_session_t s,
-					     unsigned int *n);
-static get_peers_fn get_peers;
-
 int broker_tls_client_ca(const char *path, X509_STORE **out,
 			 struct broker_err *err)
 {
 	X509_STORE *ca;
 	char why[256];
 
-	get_peers = (get_peers_fn)dlsym(RTLD_DEFAULT,
-					"gnutls_certificate_get_peers");
-	if (!get_peers) {
-		broker_err_set(err, "tls_client_ca",
-			       "tls_client_ca: libmicrohttpd's GnuTLS does not "
-			       "give the peer's certificates");
-		return -EOPNOTSUPP;
-	}
 	ca = X509_STORE_new();
 	if (ca && X509_STORE_load_file(ca, path) == 1) {
 		*out = ca;
@@ -268,7 +250,8 @@ void broker_tls_client_cert(X509_STORE *ca, void *tls_session,
 	unsigned int n = 0;
 	char ou[32];
 
-	der = get_peers && tls_session ? get_peers(tls_session, &n) : NULL;
+	/* GnuTLS (libmicrohttpd's) holds the chain as DER; OpenSSL checks it. */
+	der = tls_session ? gnutls_certificate_get_peers(tls_session, &n) : NULL;
 	for (unsigned int i = 0; chain && i < n; i++) {
 		const unsigned char *p = der[i].data;
 		X509 *x = d2i_X509(NULL, &p, der[i].size);
