@@ -133,8 +133,7 @@ static int lookup(struct broker_req *req, struct vac_instance_info *in,
 	return ret == -ENOENT && *d ? 0 : ret;
 }
 
-/* If-Match: "*" matches an existing instance, else its quoted generation. */
-static bool if_match_ok(struct broker_req *req, bool exists, uint64_t gen)
+bool broker_if_match_ok(struct broker_req *req, bool exists, uint64_t gen)
 {
 	const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
 						    MHD_HTTP_HEADER_IF_MATCH);
@@ -329,7 +328,7 @@ enum MHD_Result broker_api_instance_put(struct broker_req *req)
 	if (ret && ret != -ENOENT)
 		return backend_error(req, ret, NULL);
 	existed = present || d;
-	if (!if_match_ok(req, existed, d ? d->generation : 0))
+	if (!broker_if_match_ok(req, existed, d ? d->generation : 0))
 		return precondition_failed(req, d ? d->generation : 0);
 	if (!present) {
 		ret = be->ops->declare(be, req->param);
@@ -371,7 +370,7 @@ enum MHD_Result broker_api_instance_delete(struct broker_req *req)
 	ret = lookup(req, &in, &present, &d);
 	if (ret)
 		return backend_error(req, ret, NULL);
-	if (!if_match_ok(req, true, d ? d->generation : 0))
+	if (!broker_if_match_ok(req, true, d ? d->generation : 0))
 		return precondition_failed(req, d ? d->generation : 0);
 	if (present) {
 		ret = be->ops->remove(be, req->param);
@@ -433,7 +432,7 @@ enum MHD_Result broker_api_quota_put(struct broker_req *req)
 	ret = lookup(req, &in, &present, &d);
 	if (ret)
 		return backend_error(req, ret, NULL);
-	if (!if_match_ok(req, true, d ? d->generation : 0))
+	if (!broker_if_match_ok(req, true, d ? d->generation : 0))
 		return precondition_failed(req, d ? d->generation : 0);
 	if (!present)
 		return broker_reply_error(req, BROKER_CONFLICT, NULL,

@@ -24,6 +24,12 @@ enum MHD_Result broker_api_quota_put(struct broker_req *req);
 json_t *broker_instance_json(const struct vac_instance_info *in,
 			     const struct broker_inst *d, int refused);
 
+/*
+ * The request's If-Match, if any, against a resource: "*" matches one
+ * that @exists, else its quoted generation @gen.
+ */
+bool broker_if_match_ok(struct broker_req *req, bool exists, uint64_t gen);
+
 /* Every instance the backend has, into a malloc'ed array. */
 struct broker_backend;
 int broker_api_list(struct broker_backend *be, struct vac_instance_info **out,

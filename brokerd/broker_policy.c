@@ -535,20 +535,6 @@ int broker_policy_reconcile(struct broker *b)
 
 /* ---- /v1/policy ---- */
 
-static bool if_match_ok(struct broker_req *req, bool exists, uint64_t gen)
-{
-	const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_IF_MATCH);
-	char tag[32];
-
-	if (!h)
-		return true;
-	if (!strcmp(h, "*"))
-		return exists;
-	snprintf(tag, sizeof(tag), "\"%llu\"", (unsigned long long)gen);
-	return !strcmp(h, tag);
-}
-
 static enum MHD_Result policy_precondition(struct broker_req *req)
 {
 	return broker_reply_error(req, BROKER_PRECONDITION_FAILED, NULL,
@@ -626,7 +612,7 @@ enum MHD_Result broker_policy_put(struct broker_req *req)
 
 	if (!unscoped(req, "the policy"))
 		return MHD_YES;
-	if (!if_match_ok(req, p->doc, p->generation))
+	if (!broker_if_match_ok(req, p->doc, p->generation))
 		return policy_precondition(req);
 	if (!broker_req_is_json(req))
 		return broker_reply_error(req, BROKER_UNSUPPORTED_MEDIA_TYPE, NULL,
@@ -671,7 +657,7 @@ enum MHD_Result broker_policy_delete(struct broker_req *req)
 
 	if (!unscoped(req, "the policy"))
 		return MHD_YES;
-	if (!if_match_ok(req, p->doc, p->generation))
+	if (!broker_if_match_ok(req, p->doc, p->generation))
 		return policy_precondition(req);
 	if (!p->doc)
 		return reply_no_content(req);
