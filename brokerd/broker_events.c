@@ -28,6 +28,7 @@ struct sse_client {
 	size_t off;		/* sent of queue[head] */
 	bool suspended;
 	bool closing;		/* end the stream once the queue is sent */
+	bool lost;		/* fell behind: events dropped until a resync */
 };
 
 struct broker_events {
@@ -81,13 +82,14 @@ static void push(struct sse_client *c, const char *text)
 {
 	char *copy;
 
-	if (c->closing)
+	if (c->closing || c->lost)
 		return;
 	copy = c->count < SSE_QUEUE_MAX ? strdup(text) : NULL;
 	if (!copy) {
-		broker_log(LOG_NOTICE, "events: a client fell behind; its stream ends");
+		/* What it has not read is stale: replaced by the next resync. */
+		broker_log(LOG_NOTICE, "events: a client fell behind; it gets a resync");
 		drop_queue(c);
-		c->closing = true;
+		c->lost = true;
 	} else {
 		c->queue[(c->head + c->count++) % SSE_QUEUE_MAX] = copy;
 	}
@@ -116,22 +118,20 @@ int broker_events_publish(const struct vac_event *e, void *broker)
 	return 0;
 }
 
-/*
- * Events were lost (the backend's event socket overran): every stream
- * gets one "resync" event whose data is every instance the backend has
- * now, {"instances": [...]}, to replace what its client knew.
- */
-int broker_events_resync(struct broker *b)
+int broker_events_resync(struct broker *b, bool all)
 {
 	struct broker_events *ev = b->events;
 	_cleanup_free_ struct vac_instance_info *in = NULL;
 	_cleanup_free_ char *data = NULL, *text = NULL;
 	_cleanup_json_ json_t *j = NULL;
+	struct sse_client *c;
 	json_t *list;
 	size_t n = 0;
 	int ret;
 
-	if (!ev->clients)
+	for (c = ev->clients; c && !all && !c->lost; c = c->next)
+		;
+	if (!c)
 		return 0;
 	ret = broker_api_list(b->backend, &in, &n);
 	if (ret)
@@ -146,8 +146,12 @@ int broker_events_resync(struct broker *b)
 		text = NULL;
 		return -ENOMEM;
 	}
-	for (struct sse_client *c = ev->clients; c; c = c->next)
-		push(c, text);
+	for (c = ev->clients; c; c = c->next) {
+		if (all || c->lost) {
+			c->lost = false;
+			push(c, text);
+		}
+	}
 	return 0;
 }
 

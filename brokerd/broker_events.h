@@ -16,10 +16,12 @@ void broker_events_free(struct broker_events *ev);
 /* A backend event, to every stream (events_read() callback); lock held. */
 int broker_events_publish(const struct vac_event *e, void *broker);
 /*
- * After lost backend events: a "resync" event with every instance the
- * backend has now, to every stream; lock held.
+ * After lost events: a "resync" event, {"instances": [...]} with every
+ * instance the backend has now, to replace what a client knew; to every
+ * stream when @all (the backend's event socket overran), else to those
+ * that fell behind and had their queue dropped.  Lock held.
  */
-int broker_events_resync(struct broker *b);
+int broker_events_resync(struct broker *b, bool all);
 /* A comment to idle streams, which also finds the ones gone; lock held. */
 void broker_events_keepalive(struct broker_events *ev);
 /* End every stream and wait a little for them to finish; lock not held. */

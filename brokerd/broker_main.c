@@ -384,16 +384,16 @@ static void on_backend_events(struct broker *b)
 
 	pthread_mutex_lock(&b->lock);
 	ret = be->ops->events_read(be, broker_events_publish, b);
-	if (ret == -ENOBUFS) {
+	if (ret == -ENOBUFS)
 		broker_log(LOG_NOTICE, "%s backend: events were lost; reconciling",
 			   be->ops->name);
-		ret = broker_events_resync(b);
-		if (ret)
-			broker_log(LOG_WARNING, "events: cannot resynchronize the streams: %s",
-				   strerror(-ret));
-	} else if (ret < 0)
+	else if (ret < 0)
 		broker_log(LOG_WARNING, "%s backend: reading events: %s",
 			   be->ops->name, ret == -ENOTCONN ? be->down : strerror(-ret));
+	ret = broker_events_resync(b, ret == -ENOBUFS);
+	if (ret)
+		broker_log(LOG_WARNING, "events: cannot resynchronize the streams: %s",
+			   strerror(-ret));
 	broker_reconcile(b);
 	pthread_mutex_unlock(&b->lock);
 }
