@@ -12,6 +12,7 @@
 #include <linux/percpu.h>
 #include <linux/ratelimit.h>
 #include <linux/seq_file.h>
+#include <linux/user-return-notifier.h>
 #include <linux/io.h>
 #include <asm/cpufeature.h>
 #include <asm/msr.h>
@@ -23,6 +24,8 @@
 
 DEFINE_MUTEX(vac_lock);
 DEFINE_SPINLOCK(vac_id_lock);
+DECLARE_RWSEM(vac_sev_deactivate_lock);
+EXPORT_SYMBOL_GPL(vac_sev_deactivate_lock);
 struct vac_core vac_core;
 u32 vac_probed[VAC_NR_KINDS];
 bool vac_overridden[VAC_NR_KINDS];
@@ -273,6 +276,9 @@ void vac_asid_range(struct vac_instance *vi, u32 *base, u32 *len)
 }
 EXPORT_SYMBOL_GPL(vac_asid_range);
 
+/* The MSR each slot is bound to; a slot keeps its index while held. */
+static u32 vac_uret_msr_of[VAC_URET_MSR_SLOTS];
+
 int vac_uret_msr_get(struct vac_instance *vi, u32 msr)
 {
 	u32 slot;
@@ -280,6 +286,8 @@ int vac_uret_msr_get(struct vac_instance *vi, u32 msr)
 
 	spin_lock(&vac_id_lock);
 	ret = vac_core_msr_get(&vac_core, vi->ci, msr, &slot);
+	if (!ret && slot < VAC_URET_MSR_SLOTS)
+		WRITE_ONCE(vac_uret_msr_of[slot], msr);
 	spin_unlock(&vac_id_lock);
 	return ret ? vac_refused(vi, VAC_RES_MSR_SLOTS, ret) : (int)slot;
 }
@@ -295,6 +303,86 @@ int vac_uret_msr_put(struct vac_instance *vi, u32 msr)
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vac_uret_msr_put);
+
+struct vac_uret_cpu {
+	struct user_return_notifier urn;
+	bool registered;
+	struct vac_uret_value {
+		bool valid;	/* host read on this CPU, for msr */
+		u32 msr;
+		u64 host;
+		u64 curr;
+	} v[VAC_URET_MSR_SLOTS];
+};
+static DEFINE_PER_CPU(struct vac_uret_cpu, vac_uret);
+
+static void vac_uret_restore(struct vac_uret_value *v)
+{
+	if (v->valid && v->curr != v->host) {
+		wrmsrl(v->msr, v->host);
+		v->curr = v->host;
+	}
+}
+
+static void vac_on_user_return(struct user_return_notifier *urn)
+{
+	struct vac_uret_cpu *c = container_of(urn, struct vac_uret_cpu, urn);
+	unsigned long flags;
+	int i;
+
+	/* Also called from an IPI at module exit. */
+	local_irq_save(flags);
+	if (c->registered) {
+		c->registered = false;
+		user_return_notifier_unregister(urn);
+	}
+	for (i = 0; i < VAC_URET_MSR_SLOTS; i++)
+		vac_uret_restore(&c->v[i]);
+	local_irq_restore(flags);
+}
+
+int vac_uret_msr_set(struct vac_instance *vi, int slot, u64 value, u64 mask)
+{
+	struct vac_uret_cpu *c = this_cpu_ptr(&vac_uret);
+	struct vac_uret_value *v;
+	u32 msr;
+
+	if (slot < 0 || slot >= VAC_URET_MSR_SLOTS)
+		return -EINVAL;
+	msr = READ_ONCE(vac_uret_msr_of[slot]);
+	v = &c->v[slot];
+	if (!v->valid || v->msr != msr) {
+		/* First use here, or the slot was freed and bound anew. */
+		vac_uret_restore(v);
+		v->valid = false;
+		if (rdmsrl_safe(msr, &v->host))
+			return -EIO;
+		v->msr = msr;
+		v->curr = v->host;
+		v->valid = true;
+	}
+	value = (value & mask) | (v->host & ~mask);
+	if (value == v->curr)
+		return 0;
+	if (wrmsrl_safe(msr, value))
+		return -EIO;
+	v->curr = value;
+	if (!c->registered) {
+		c->urn.on_user_return = vac_on_user_return;
+		user_return_notifier_register(&c->urn);
+		c->registered = true;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vac_uret_msr_set);
+
+/* No instance is left: restore the host values and drop the notifiers. */
+static void vac_uret_exit_cpu(void *unused)
+{
+	struct vac_uret_cpu *c = this_cpu_ptr(&vac_uret);
+
+	vac_on_user_return(&c->urn);
+}
 
 void vac_apply_moves(struct vac_core_inst *target)
 {
@@ -334,6 +422,7 @@ int vac_svm_enable_cpu(struct vac_instance *vi)
 	}
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	wrmsrl(MSR_VM_HSAVE_PA, __sme_set(page_to_phys(hsave)));
+	amd_pmu_enable_virt();
 	return 0;
 }
 EXPORT_SYMBOL_GPL(vac_svm_enable_cpu);
@@ -345,8 +434,15 @@ void vac_svm_disable_cpu(struct vac_instance *vi)
 	if (WARN_ON_ONCE(!*refs) || --(*refs))
 		return;
 	cpu_svm_disable();
+	amd_pmu_disable_virt();
 }
 EXPORT_SYMBOL_GPL(vac_svm_disable_cpu);
+
+struct page *vac_svm_hsave_page(int cpu)
+{
+	return per_cpu(vac_hsave, cpu);
+}
+EXPORT_SYMBOL_GPL(vac_svm_hsave_page);
 
 static void vac_svm_free(void)
 {
@@ -438,6 +534,7 @@ static void __exit vac_exit(void)
 	/* No instance is registered: each holds a reference on us. */
 	debugfs_remove(vac_debugfs);
 	vac_nl_exit();
+	on_each_cpu(vac_uret_exit_cpu, NULL, 1);
 	vac_svm_free();
 	vac_core_fini(&vac_core);
 }

@@ -11,6 +11,7 @@
 #ifndef _LINUX_VAC_H
 #define _LINUX_VAC_H
 
+#include <linux/rwsem.h>
 #include <linux/types.h>
 #include <uapi/linux/vac.h>
 
@@ -68,14 +69,45 @@ int vac_uret_msr_get(struct vac_instance *inst, u32 msr);
 int vac_uret_msr_put(struct vac_instance *inst, u32 msr);
 
 /*
+ * Set the MSR of @slot (from vac_uret_msr_get) on the calling CPU, with
+ * preemption disabled, to (@value & @mask) | (host & ~@mask); the host
+ * value comes back when the CPU next returns to user space.  VAC keeps
+ * the host and current values per CPU and one user-return notifier, so
+ * that several KVM modules writing the same MSR agree on both (each with
+ * its own cache would skip a write it thinks done, or restore another's
+ * guest value as the host's).  The host value is read the first time a
+ * slot is set on a CPU.  0, -EINVAL (slot) or -EIO (the MSR faulted).
+ */
+int vac_uret_msr_set(struct vac_instance *inst, int slot, u64 value, u64 mask);
+
+/*
  * SVM on the calling CPU (preemption disabled, as in KVM's hardware
  * enable), reference counted across instances: the first enable sets
- * EFER.SVME and points VM_HSAVE_PA at VAC's host save area, the last
- * disable clears both, so one KVM unloading does not switch SVM off under
- * another.  -EOPNOTSUPP without SVM, -EBUSY if something outside VAC
- * already enabled SVM on this CPU.
+ * EFER.SVME, points VM_HSAVE_PA at VAC's host save area and tells perf
+ * to count host-only (amd_pmu_enable_virt), the last disable undoes all
+ * three, so one KVM unloading does not switch SVM off under another.
+ * -EOPNOTSUPP without SVM, -EBUSY if something outside VAC already
+ * enabled SVM on this CPU.
  */
 int vac_svm_enable_cpu(struct vac_instance *inst);
 void vac_svm_disable_cpu(struct vac_instance *inst);
+
+/*
+ * The host save area of @cpu that VM_HSAVE_PA points to while SVM is on,
+ * or NULL without SVM.  Every instance saves its host state there (VMSAVE
+ * before VMRUN, the SEV-ES host save area at offset 0x400), which is safe
+ * because a CPU runs one vCPU at a time and KVM saves again after every
+ * context switch.  The page belongs to VAC.
+ */
+struct page *vac_svm_hsave_page(int cpu);
+
+/*
+ * SEV: the firmware's DF_FLUSH (which makes deactivated ASIDs reusable)
+ * fails if any DEACTIVATE ran since its WBINVD, whichever KVM module
+ * issued them.  Take it for read around DEACTIVATE, for write around
+ * WBINVD plus DF_FLUSH.  A module gives a freed SEV or SEV-ES ASID back
+ * (vac_id_free) only after a DF_FLUSH.
+ */
+extern struct rw_semaphore vac_sev_deactivate_lock;
 
 #endif /* _LINUX_VAC_H */
