@@ -224,16 +224,40 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* Send @c with headers @h (both freed here) and read the reply into @r. */
+static void perform(CURL *c, struct curl_slist *h, const char *method,
+		    const char *path, struct bt_resp *r)
+{
+	struct sink s = { 0 };
+	CURLcode rc;
+
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK)
+		fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+	curl_easy_cleanup(c);
+	curl_slist_free_all(h);
+	r->body = s.buf ? s.buf : strdup("");
+	if (!strncmp(r->content_type, "application/json", 16)) {
+		r->json = json_loads(r->body, 0, NULL);
+		if (!r->json)
+			fail_msg("%s %s: not JSON: %s", method, path, r->body);
+	}
+}
+
 static void request(struct bt_daemon *d, bool tcp, const char *method,
 		    const char *path, const char *content_type,
 		    const char *body, const char *const *headers,
 		    struct bt_resp *r)
 {
 	struct curl_slist *h = NULL;
-	struct sink s = { 0 };
 	char url[256], ct[128];
 	CURL *c = curl_easy_init();
-	CURLcode rc;
 
 	memset(r, 0, sizeof(*r));
 	assert_non_null(c);
@@ -256,23 +280,7 @@ static void request(struct bt_daemon *d, bool tcp, const char *method,
 	h = curl_slist_append(h, ct);
 	for (; headers && *headers; headers++)
 		h = curl_slist_append(h, *headers);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK)
-		fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(h);
-	r->body = s.buf ? s.buf : strdup("");
-	if (!strncmp(r->content_type, "application/json", 16)) {
-		r->json = json_loads(r->body, 0, NULL);
-		if (!r->json)
-			fail_msg("%s %s: not JSON: %s", method, path, r->body);
-	}
+	perform(c, h, method, path, r);
 }
 
 void bt_http(struct bt_daemon *d, const char *method, const char *path,
@@ -570,10 +578,8 @@ void bt_http_bytes(struct bt_daemon *d, const char *method, const char *path,
 		   const char *body, size_t len, struct bt_resp *r)
 {
 	struct curl_slist *h = NULL;
-	struct sink s = { 0 };
 	char url[256];
 	CURL *c = curl_easy_init();
-	CURLcode rc;
 
 	memset(r, 0, sizeof(*r));
 	assert_non_null(c);
@@ -586,23 +592,7 @@ void bt_http_bytes(struct bt_daemon *d, const char *method, const char *path,
 	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, "Expect:");
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK)
-		fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
-	curl_easy_cleanup(c);
-	curl_slist_free_all(h);
-	r->body = s.buf ? s.buf : strdup("");
-	if (!strncmp(r->content_type, "application/json", 16)) {
-		r->json = json_loads(r->body, 0, NULL);
-		if (!r->json)
-			fail_msg("%s %s: not JSON: %s", method, path, r->body);
-	}
+	perform(c, h, method, path, r);
 }
 
 char *bt_token(struct bt_daemon *d, const char *name, const char *role)
