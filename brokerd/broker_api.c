@@ -28,9 +28,6 @@ static const struct bj_field quota_body_fields[] = {
 	{ NULL }
 };
 
-/* Declaring takes no fields: an empty body or {}. */
-static const struct bj_field declare_fields[] = { { NULL } };
-
 /* ---- JSON views ---- */
 
 static json_t *usage_json(const struct vac_usage *u)
@@ -131,6 +128,28 @@ static int lookup(struct broker_req *req, struct vac_instance_info *in,
 	*present = !ret;
 	*d = broker_store_find(&req->b->store, req->param);
 	return ret == -ENOENT && *d ? 0 : ret;
+}
+
+/* A body with no fields: empty or {} (a declare, a policy apply). */
+static const struct bj_field no_fields[] = { { NULL } };
+
+bool broker_body_empty(struct broker_req *req, enum MHD_Result *reply)
+{
+	struct broker_err err = { 0 };
+	char none;
+
+	if (!req->body_len)
+		return true;
+	if (!broker_req_is_json(req))
+		*reply = broker_reply_error(req, BROKER_UNSUPPORTED_MEDIA_TYPE,
+					    NULL, "a body must be application/json");
+	else if (bj_parse(req->body, req->body_len, no_fields, &none,
+			  sizeof(none), "body", &err))
+		*reply = broker_reply_error(req, BROKER_BAD_REQUEST, err.field,
+					    "%s", err.msg);
+	else
+		return true;
+	return false;
 }
 
 bool broker_if_match_ok(struct broker_req *req, bool exists, uint64_t gen)
@@ -312,18 +331,12 @@ enum MHD_Result broker_api_instance_put(struct broker_req *req)
 	struct vac_instance_info in;
 	struct broker_inst *d;
 	bool present, existed, created = false;
-	char by[32], none;
+	enum MHD_Result reply;
+	char by[32];
 	int ret;
 
-	if (req->body_len) {
-		if (!broker_req_is_json(req))
-			return broker_reply_error(req, BROKER_UNSUPPORTED_MEDIA_TYPE,
-						  NULL, "a body must be application/json");
-		if (bj_parse(req->body, req->body_len, declare_fields, &none,
-			     sizeof(none), "body", &err))
-			return broker_reply_error(req, BROKER_BAD_REQUEST,
-						  err.field, "%s", err.msg);
-	}
+	if (!broker_body_empty(req, &reply))
+		return reply;
 	ret = lookup(req, &in, &present, &d);
 	if (ret && ret != -ENOENT)
 		return backend_error(req, ret, NULL);

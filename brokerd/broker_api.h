@@ -25,6 +25,12 @@ json_t *broker_instance_json(const struct vac_instance_info *in,
 			     const struct broker_inst *d, int refused);
 
 /*
+ * A body that may only be empty or {}: true when it is; otherwise the
+ * error is answered and *@reply is the handler's result.
+ */
+bool broker_body_empty(struct broker_req *req, enum MHD_Result *reply);
+
+/*
  * The request's If-Match, if any, against a resource: "*" matches one
  * that @exists, else its quoted generation @gen.
  */

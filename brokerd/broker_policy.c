@@ -719,26 +719,16 @@ enum MHD_Result broker_policy_plan(struct broker_req *req)
 enum MHD_Result broker_policy_apply(struct broker_req *req)
 {
 	struct broker_policy *p = req->b->policy;
-	struct broker_err err = { 0 };
 	struct vacp_plan *plan = NULL;
 	struct vacp_err perr;
+	enum MHD_Result reply;
 	struct view v;
-	char none;
 	int ret;
 
 	if (!unscoped(req, "the policy"))
 		return MHD_YES;
-	if (req->body_len) {
-		static const struct bj_field no_fields[] = { { NULL } };
-
-		if (!broker_req_is_json(req))
-			return broker_reply_error(req, BROKER_UNSUPPORTED_MEDIA_TYPE,
-						  NULL, "a body must be application/json");
-		if (bj_parse(req->body, req->body_len, no_fields, &none,
-			     sizeof(none), "body", &err))
-			return broker_reply_error(req, BROKER_BAD_REQUEST,
-						  err.field, "%s", err.msg);
-	}
+	if (!broker_body_empty(req, &reply))
+		return reply;
 	if (!p->pol)
 		return broker_reply_error(req, BROKER_NOT_FOUND, NULL,
 					  "no policy is stored");

@@ -76,7 +76,7 @@ static void declare(const uint8_t *data, size_t size)
 	char none = 0x5a;
 	int ret;
 
-	ret = bj_parse((const char *)data, size, declare_fields, &none,
+	ret = bj_parse((const char *)data, size, no_fields, &none,
 		       sizeof(none), "body", &err);
 	if (ret)
 		check_rejected(&err);
