@@ -522,6 +522,18 @@ static void emit(const struct ctl *ctl, json_t *doc, const struct view *v)
 	json_decref(rows);
 }
 
+/* "FIRST-LAST" of a kind handed out as one range (ASIDs), else NULL. */
+static json_t *id_range(json_t *u)
+{
+	json_t *base = json_object_get(u, "base");
+	json_int_t n = json_integer_value(json_object_get(u, "quota"));
+
+	if (!json_is_integer(base) || n <= 0)
+		return NULL;
+	return json_sprintf("%" JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT,
+			    json_integer_value(base), json_integer_value(base) + n - 1);
+}
+
 /* An instance's quotas as rows, one per kind it has usage or a desire for. */
 static json_t *quota_rows(json_t *inst)
 {
@@ -535,12 +547,13 @@ static json_t *quota_rows(json_t *inst)
 
 		if (!u && !want)
 			continue;
-		json_array_append_new(rows, json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?}",
+		json_array_append_new(rows, json_pack("{s:s, s:O?, s:O?, s:O?, s:O?, s:O?, s:o?}",
 			"kind", kinds[k], "desired", want,
 			"quota", json_object_get(u, "quota"),
 			"used", json_object_get(u, "used"),
 			"peak", json_object_get(u, "peak"),
-			"failcnt", json_object_get(u, "failcnt")));
+			"failcnt", json_object_get(u, "failcnt"),
+			"range", id_range(u)));
 	}
 	return rows;
 }
@@ -552,7 +565,7 @@ static const char *const instance_fields[] = {
 static const struct column quota_cols[] = {
 	{ "KIND", "kind" }, { "DESIRED", "desired" }, { "QUOTA", "quota" },
 	{ "USED", "used" }, { "PEAK", "peak" }, { "FAILCNT", "failcnt" },
-	{ 0 },
+	{ "RANGE", "range" }, { 0 },
 };
 
 static const struct view instance_view = {

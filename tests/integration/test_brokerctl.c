@@ -301,7 +301,7 @@ static void test_instances_declare_list_show_delete(void **state)
 	assert_line(r.out, "name: kvm_a");
 	assert_line(r.out, "state: declared");
 	assert_line(r.out, "generation: 1");
-	assert_row(r.out, "vpids", "vpids - 0 0 0 0");
+	assert_row(r.out, "vpids", "vpids - 0 0 0 0 -");
 	run_free(&r);
 
 	RUN(d, &r, "-o", "json", "instances", "declare", "kvm_b");
@@ -372,9 +372,9 @@ static void test_quota_set_and_get(void **state)
 	RUN(d, &r, "quota", "set", "kvm_b", "asids=10", "vpids=400");
 	assert_ok(&r);
 	assert_line(r.out, "generation: 2");
-	assert_row(r.out, "asids", "asids 10 10 0 0 0");
-	assert_row(r.out, "vpids", "vpids 400 400 0 0 0");
-	assert_row(r.out, "msr_slots", "msr_slots - 0 0 0 0");
+	assert_row(r.out, "asids", "asids 10 10 0 0 0 16-25");
+	assert_row(r.out, "vpids", "vpids 400 400 0 0 0 -");
+	assert_row(r.out, "msr_slots", "msr_slots - 0 0 0 0 -");
 	run_free(&r);
 
 	bt_get(d, "/v1/instances/kvm_b", &h);
@@ -392,7 +392,7 @@ static void test_quota_set_and_get(void **state)
 
 	RUN(d, &r, "quota", "get", "kvm_b");
 	assert_ok(&r);
-	assert_row(r.out, "vpids", "vpids 400 400 0 0 0");
+	assert_row(r.out, "vpids", "vpids 400 400 0 0 0 -");
 	run_free(&r);
 
 	/* --if-match with the generation just read, then the stale one. */
@@ -411,7 +411,7 @@ static void test_quota_set_and_get(void **state)
 	 * then refuses it: above capacity). */
 	RUN(d, &r, "quota", "set", "kvm_b", "vpids=0", "--force");
 	assert_ok(&r);
-	assert_row(r.out, "vpids", "vpids 0 0 0 0 0");
+	assert_row(r.out, "vpids", "vpids 0 0 0 0 0 -");
 	run_free(&r);
 	RUN(d, &r, "quota", "set", "kvm_b", "asids=4294967295");
 	assert_exit(&r, 1);
