@@ -438,6 +438,18 @@ void vac_svm_disable_cpu(struct vac_instance *vi)
 }
 EXPORT_SYMBOL_GPL(vac_svm_disable_cpu);
 
+/* 0 is no valid ratio: the first write on each CPU always happens. */
+static DEFINE_PER_CPU(u64, vac_tsc_ratio);
+
+void vac_svm_tsc_ratio_set(u64 ratio)
+{
+	if (ratio == __this_cpu_read(vac_tsc_ratio))
+		return;
+	wrmsrl(MSR_AMD64_TSC_RATIO, ratio);
+	__this_cpu_write(vac_tsc_ratio, ratio);
+}
+EXPORT_SYMBOL_GPL(vac_svm_tsc_ratio_set);
+
 struct page *vac_svm_hsave_page(int cpu)
 {
 	return per_cpu(vac_hsave, cpu);

@@ -93,6 +93,14 @@ int vac_svm_enable_cpu(struct vac_instance *inst);
 void vac_svm_disable_cpu(struct vac_instance *inst);
 
 /*
+ * Write MSR_AMD64_TSC_RATIO on the calling CPU (preemption disabled)
+ * unless VAC knows it already holds @ratio.  KVM skips the write when it
+ * thinks the MSR is set; with one cache per module, a module would run
+ * its guest with the ratio another module's guest left behind.
+ */
+void vac_svm_tsc_ratio_set(u64 ratio);
+
+/*
  * The host save area of @cpu that VM_HSAVE_PA points to while SVM is on,
  * or NULL without SVM.  Every instance saves its host state there (VMSAVE
  * before VMRUN, the SEV-ES host save area at offset 0x400), which is safe
