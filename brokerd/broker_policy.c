@@ -106,6 +106,19 @@ static int check_version(json_t *root, struct broker_err *err)
 	return 0;
 }
 
+/* One of our state files as a versioned object; -ENOENT if absent. */
+static int load_state_file(int dirfd, const char *file, json_t **root,
+			   struct broker_err *err)
+{
+	int ret = bj_load_file(dirfd, file, FILE_MAX_BYTES, root, err);
+
+	if (ret)
+		return ret;
+	if (!json_is_object(*root) || check_version(*root, err))
+		return -EINVAL;
+	return 0;
+}
+
 static int load_policy(struct broker_policy *p, int dirfd,
 		       struct broker_err *err)
 {
@@ -114,13 +127,9 @@ static int load_policy(struct broker_policy *p, int dirfd,
 	json_t *gen, *doc;
 	int ret;
 
-	ret = bj_load_file(dirfd, BROKER_POLICY_FILE, FILE_MAX_BYTES, &root, err);
-	if (ret == -ENOENT)
-		return 0;
+	ret = load_state_file(dirfd, BROKER_POLICY_FILE, &root, err);
 	if (ret)
-		return ret;
-	if (!json_is_object(root) || check_version(root, err))
-		return -EINVAL;
+		return ret == -ENOENT ? 0 : ret;
 	gen = json_object_get(root, "generation");
 	doc = json_object_get(root, "policy");
 	if (!json_is_integer(gen) || json_integer_value(gen) < 0) {
@@ -152,13 +161,9 @@ static int load_profiles(struct broker_policy *p, int dirfd,
 	const char *name;
 	int ret;
 
-	ret = bj_load_file(dirfd, BROKER_PROFILES_FILE, FILE_MAX_BYTES, &root, err);
-	if (ret == -ENOENT)
-		return 0;
+	ret = load_state_file(dirfd, BROKER_PROFILES_FILE, &root, err);
 	if (ret)
-		return ret;
-	if (!json_is_object(root) || check_version(root, err))
-		return -EINVAL;
+		return ret == -ENOENT ? 0 : ret;
 	profiles = json_object_get(root, "profiles");
 	applied = json_object_get(root, "applied");
 	if (!json_is_object(profiles) || !json_is_object(applied)) {
