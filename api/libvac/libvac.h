@@ -81,7 +81,13 @@ struct vac_event {
 	struct vac_instance_info inst;	/* the instance after the change */
 };
 
-/* Connect; -ENOENT when vac.ko is not loaded. */
+/*
+ * Connect; -ENOENT when vac.ko is not loaded.  A handle is bound to the
+ * loaded vac.ko: once it is unloaded (or reloaded, which gives the family
+ * a new ID) every call fails with -ENOENT and an empty vac_errmsg(),
+ * which no vac reply has; close the handle and open a new one.  A
+ * monitor handle receives nothing more: reopen it and dump again.
+ */
 int vac_open(struct vac **out);
 /* Returns NULL; accepts NULL. */
 struct vac *vac_close(struct vac *h);

@@ -146,6 +146,30 @@ static void open_fails_with_enoent_without_vac_ko(void **state)
 	assert_string_equal(vac_errmsg(NULL), "");
 }
 
+/*
+ * vac.ko unloaded and loaded again under an open handle: the family has a
+ * new ID, so every call on the old handle fails with a bare -ENOENT (no
+ * reason from vac) until it is closed and opened again.
+ */
+static void a_handle_across_a_reload_fails_until_reopened(void **state)
+{
+	struct vac_resource_info r;
+
+	assert_int_equal(vac_resource_get(h, VAC_RES_ASIDS, &r), 0);
+	assert_int_equal(vt_rmmod("vac"), 0);
+	assert_int_equal(vac_resource_get(h, VAC_RES_ASIDS, &r), -ENOENT);
+	assert_string_equal(vac_errmsg(h), "");
+	assert_int_equal(vt_load_vac(VAC_PARAMS), 0);
+	assert_int_equal(vac_resource_get(h, VAC_RES_ASIDS, &r), -ENOENT);
+	assert_string_equal(vac_errmsg(h), "");
+	assert_int_equal(vac_instance_declare(h, "kvm_a"), -ENOENT);
+
+	h = vac_close(h);
+	assert_int_equal(vac_open(&h), 0);
+	assert_int_equal(vac_resource_get(h, VAC_RES_ASIDS, &r), 0);
+	assert_int_equal(vac_instance_declare(h, "kvm_a"), 0);
+}
+
 /* ---- resources ---- */
 
 static const struct {
@@ -1057,6 +1081,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(open_fails_with_enoent_without_vac_ko),
+		T(a_handle_across_a_reload_fails_until_reopened),
 		T(resource_dump_lists_all_kinds_in_order),
 		T(resource_names_parse_back_and_reject_unknown),
 		T(resource_get_of_unknown_kind_points_at_it),
