@@ -414,15 +414,42 @@ static void quotas_text(char *buf, size_t size, const struct vac_quota *q,
 			 i ? " " : "", vac_resource_name(q[i].kind), q[i].quota);
 }
 
+int broker_record_quotas(struct broker *b, const char *name,
+			 const struct broker_inst *d, const struct vac_quota *q,
+			 size_t n, const struct vac_instance_info *before,
+			 struct broker_inst *next, struct broker_err *err)
+{
+	struct broker_backend *be = b->backend;
+	struct vac_quota undo[VAC_NR_RESOURCES];
+
+	if (d) {
+		*next = *d;
+	} else {
+		memset(next, 0, sizeof(*next));
+		snprintf(next->name, sizeof(next->name), "%s", name);
+	}
+	for (size_t i = 0; i < n; i++)
+		next->want.kind[q[i].kind] = (struct bj_u32){ q[i].quota, true };
+	if (!broker_store_put(&b->store, next, err))
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		undo[i] = (struct vac_quota){ q[i].kind,
+					      before->usage[q[i].kind].quota };
+	if (be->ops->quota_set(be, name, undo, n, true))
+		broker_log(LOG_ERR, "instance %s: cannot restore its quotas: %s",
+			   name, be->errmsg);
+	return -1;
+}
+
 enum MHD_Result broker_api_quota_put(struct broker_req *req)
 {
 	struct broker *b = req->b;
 	struct broker_backend *be = b->backend;
-	struct vac_quota q[VAC_NR_RESOURCES], undo[VAC_NR_RESOURCES];
+	struct vac_quota q[VAC_NR_RESOURCES];
 	struct quota_body body = { 0 };
 	struct broker_err err = { 0 };
 	struct vac_instance_info in;
-	struct broker_inst *d, next = { 0 };
+	struct broker_inst *d, next;
 	char field[64], text[160], by[32];
 	bool present;
 	size_t n = 0;
@@ -460,20 +487,8 @@ enum MHD_Result broker_api_quota_put(struct broker_req *req)
 			 be->err_kind >= 0 ? vac_resource_name(be->err_kind) : "");
 		return backend_error(req, ret, be->err_kind >= 0 ? field : NULL);
 	}
-	if (d)
-		next = *d;
-	else
-		snprintf(next.name, sizeof(next.name), "%s", req->param);
-	for (size_t i = 0; i < n; i++)
-		next.want.kind[q[i].kind] = (struct bj_u32){ q[i].quota, true };
 	quotas_text(text, sizeof(text), q, n);
-	if (broker_store_put(&b->store, &next, &err)) {
-		for (size_t i = 0; i < n; i++)
-			undo[i] = (struct vac_quota){ q[i].kind,
-						      in.usage[q[i].kind].quota };
-		if (be->ops->quota_set(be, req->param, undo, n, true))
-			broker_log(LOG_ERR, "instance %s: cannot restore its quotas: %s",
-				   req->param, be->errmsg);
+	if (broker_record_quotas(b, req->param, d, q, n, &in, &next, &err)) {
 		broker_log(LOG_ERR, "instance %s: quotas %s: %s", req->param,
 			   text, err.msg);
 		return broker_reply_error(req, BROKER_INTERNAL, NULL,

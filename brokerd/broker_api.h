@@ -36,6 +36,16 @@ bool broker_body_empty(struct broker_req *req, enum MHD_Result *reply);
  */
 bool broker_if_match_ok(struct broker_req *req, bool exists, uint64_t gen);
 
+/*
+ * Store @q, just set in the backend, as @name's desired quotas on top of
+ * @d (its desired state, or NULL) into @next.  If the store fails, the
+ * backend gets back the quotas @before showed, and -1 with @err set.
+ */
+int broker_record_quotas(struct broker *b, const char *name,
+			 const struct broker_inst *d, const struct vac_quota *q,
+			 size_t n, const struct vac_instance_info *before,
+			 struct broker_inst *next, struct broker_err *err);
+
 /* Every instance the backend has, into a malloc'ed array. */
 struct broker_backend;
 int broker_api_list(struct broker_backend *be, struct vac_instance_info **out,

@@ -1060,9 +1060,9 @@ static enum MHD_Result profile_quotas(struct broker_req *req,
 {
 	struct broker *b = req->b;
 	struct broker_backend *be = b->backend;
-	struct vac_quota q[VAC_NR_RESOURCES], undo[VAC_NR_RESOURCES];
+	struct vac_quota q[VAC_NR_RESOURCES];
 	struct broker_inst *d = broker_store_find(&b->store, req->param);
-	struct broker_inst next = { 0 };
+	struct broker_inst next;
 	struct broker_err err = { 0 };
 	struct vac_instance_info in;
 	size_t n = 0;
@@ -1096,23 +1096,10 @@ static enum MHD_Result profile_quotas(struct broker_req *req,
 					  be->err_kind >= 0 ? "quotas" : NULL,
 					  "the profile's quotas: %s",
 					  be->errmsg[0] ? be->errmsg : strerror(-ret));
-	if (d)
-		next = *d;
-	else
-		snprintf(next.name, sizeof(next.name), "%s", req->param);
-	for (size_t i = 0; i < n; i++)
-		next.want.kind[q[i].kind] = (struct bj_u32){ q[i].quota, true };
-	if (broker_store_put(&b->store, &next, &err)) {
-		for (size_t i = 0; i < n; i++)
-			undo[i] = (struct vac_quota){ q[i].kind,
-						      in.usage[q[i].kind].quota };
-		if (be->ops->quota_set(be, req->param, undo, n, true))
-			broker_log(LOG_ERR, "instance %s: cannot restore its quotas: %s",
-				   req->param, be->errmsg);
+	if (broker_record_quotas(b, req->param, d, q, n, &in, &next, &err))
 		return broker_reply_error(req, BROKER_INTERNAL, NULL,
 					  "cannot record the desired state: %s",
 					  err.msg);
-	}
 	*done = true;
 	return MHD_YES;
 }
