@@ -61,7 +61,7 @@ enum route_flags {
 #define ADMIN BROKER_ROLE_ADMIN
 
 /*
- * The authorization table (README.md repeats it): the least role for each
+ * The authorization table (docs/rest-api.md repeats it): the least role for each
  * route.  A scoped token changes only the instances it lists; it reads
  * every instance, and cannot manage tokens.
  */

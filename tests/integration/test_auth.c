@@ -3,7 +3,7 @@
  * Authentication and authorization of the real brokerd: every endpoint
  * with every role, a scoped token on its own and on another instance, no
  * token, a wrong, an expired and a revoked token, against one table (the
- * one in README.md); the token file holds no secret; the bootstrap token.
+ * one in docs/rest-api.md); the token file holds no secret; the bootstrap token.
  */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -103,7 +103,7 @@ static const char *const who_names[] = {
 #define PROF "{\"quotas\": {\"vpids\": 5}}"
 #define APPLY "{\"profile\": \"canary\"}"
 
-/* The authorization table: README.md has the same. */
+/* The authorization table: docs/rest-api.md has the same. */
 static const struct {
 	const char *method, *path, *body;
 	long want[NR_WHO];
