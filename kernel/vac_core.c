@@ -82,6 +82,7 @@ int vac_core_init(struct vac_core *core, const u32 capacity[VAC_NR_KINDS])
 	u32 k;
 
 	memset(core, 0, sizeof(*core));
+	core->gen = 1;
 	vac_core_layout(capacity, first);
 	for (k = 0; k < VAC_NR_KINDS; k++)
 		if (capacity[k] > vac_cap_limit[k])
@@ -128,6 +129,13 @@ void vac_core_fini(struct vac_core *core)
 	vac_free(core->scratch);
 	vac_free(core->moves);
 	memset(core, 0, sizeof(*core));
+}
+
+/* Never 0: netlink dumps read 0 as "no sequence yet". */
+static void gen_bump(struct vac_core *core)
+{
+	if (!++core->gen)
+		core->gen = 1;
 }
 
 struct vac_core_inst *vac_core_find(struct vac_core *core, const char *name)
@@ -183,6 +191,7 @@ int vac_core_inst_add(struct vac_core *core, const char *name,
 	inst->slot = slot;
 	core->insts[slot] = inst;
 	core->ninsts++;
+	gen_bump(core);
 	*out = inst;
 	return 0;
 }
@@ -197,6 +206,7 @@ int vac_core_inst_del(struct vac_core *core, struct vac_core_inst *inst)
 		core->kind[k].reserved -= inst->usage[k].quota;
 	core->insts[inst->slot] = NULL;
 	core->ninsts--;
+	gen_bump(core);
 	vac_free(inst);
 	return 0;
 }
@@ -226,6 +236,7 @@ int vac_core_online(struct vac_core *core, struct vac_core_inst *inst)
 	if (inst->online)
 		return -EBUSY;
 	inst->online = true;
+	gen_bump(core);
 	/* A registered instance uses its whole ASID range. */
 	u->used = u->quota;
 	if (u->used > u->peak)
@@ -259,6 +270,7 @@ void vac_core_offline(struct vac_core *core, struct vac_core_inst *inst)
 	core->kind[VAC_RES_ASIDS].used -= inst->usage[VAC_RES_ASIDS].used;
 	inst->usage[VAC_RES_ASIDS].used = 0;
 	inst->online = false;
+	gen_bump(core);
 }
 
 /* ---- ASID ranges ---- */
@@ -382,10 +394,12 @@ int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
 	for (i = 0; i < nq; i++) {
 		err->kind = q[i].kind < VAC_NR_KINDS ? (int)q[i].kind : VAC_NO_KIND;
 		if (q[i].kind >= VAC_NR_KINDS) {
+			err->code = VAC_ERR_KIND;
 			err->msg = "unknown resource kind";
 			return -EINVAL;
 		}
 		if (set[q[i].kind]) {
+			err->code = VAC_ERR_KIND_TWICE;
 			err->msg = "resource kind given twice";
 			return -EINVAL;
 		}
@@ -403,6 +417,7 @@ int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
 		err->kind = k;
 		if (want[k] > u->quota &&
 		    (u64)kd->reserved - u->quota + want[k] > kd->capacity) {
+			err->code = VAC_ERR_CAPACITY;
 			err->msg = "quota exceeds the free capacity of the resource";
 			return -ENOSPC;
 		}
@@ -414,6 +429,7 @@ int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
 		if (k == VAC_RES_ASIDS ? (inst->online && u->quota && !want[k])
 				       : want[k] < u->used) {
 			if (!force) {
+				err->code = VAC_ERR_BELOW_USED;
 				err->msg = "quota below current usage (force to override)";
 				return -EBUSY;
 			}
@@ -444,6 +460,8 @@ int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
 		if (u->used > u->peak)
 			u->peak = u->used;
 	}
+	gen_bump(core);
+	err->code = VAC_ERR_NONE;
 	err->msg = NULL;
 	err->kind = VAC_NO_KIND;
 	return 0;
@@ -555,14 +573,69 @@ int vac_core_release(struct vac_core *core, struct vac_core_inst *inst,
 	return 0;
 }
 
-/* ---- user-return MSR slots: one slot per MSR, shared by its users ---- */
+/*
+ * ---- quarantine: IDs no instance holds that are not free either ----
+ *
+ * An SEV ASID whose flush failed cannot be activated by anybody until a
+ * later DF_FLUSH succeeds; its owner hands it to the quarantine instead
+ * of freeing it.  The bit stays set in the map, the owner is
+ * VAC_OWNER_QUARANTINE.
+ */
+
+int vac_core_quarantine(struct vac_core *core, struct vac_core_inst *inst,
+			u32 kind, u32 id)
+{
+	struct vac_kind *kd;
+	u32 bit;
+	int ret;
+
+	ret = id_bit(core, kind, id, &bit);
+	if (ret == -EINVAL)
+		return ret;
+	kd = &core->kind[kind];
+	if (ret || kd->owner[bit] != inst->slot + 1)
+		return -ENOENT;
+	kd->owner[bit] = VAC_OWNER_QUARANTINE;
+	usage_uncharge(core, inst, kind);
+	kd->quarantined++;
+	return 0;
+}
+
+u32 vac_core_release_quarantined(struct vac_core *core, u32 kind)
+{
+	struct vac_kind *kd;
+	u32 i, n = 0;
+
+	if (kind >= VAC_NR_KINDS || !kind_has_ids(kind))
+		return 0;
+	kd = &core->kind[kind];
+	for (i = 0; i < kd->capacity && n < kd->quarantined; i++) {
+		if (kd->owner[i] != VAC_OWNER_QUARANTINE)
+			continue;
+		kd->owner[i] = 0;
+		__clear_bit(i, kd->map);
+		n++;
+	}
+	kd->quarantined -= n;
+	return n;
+}
+
+/*
+ * ---- user-return MSR slots: one slot per MSR, shared by its users ----
+ *
+ * A slot stays bound to its MSR once bound, even with no user left: a
+ * CPU may still hold a guest's value of the MSR in that slot until it
+ * next returns to user space, and the same MSR bound to another slot
+ * would then read that guest value as the host's.  A new MSR takes a
+ * slot never bound; the binding lasts until the accounting is torn down.
+ */
 
 static int msr_slot_of(const struct vac_core *core, u32 msr)
 {
 	u32 i;
 
 	for (i = 0; i < core->kind[VAC_RES_MSR_SLOTS].capacity; i++)
-		if (core->msr_refs[i] && core->msr[i] == msr)
+		if ((core->msr_bound & (1U << i)) && core->msr[i] == msr)
 			return i;
 	return -1;
 }
@@ -580,13 +653,14 @@ int vac_core_msr_get(struct vac_core *core, struct vac_core_inst *inst,
 	if (ret)
 		return ret;
 	if (s < 0) {
-		for (s = 0; s < (int)cap && core->msr_refs[s]; s++)
+		for (s = 0; s < (int)cap && (core->msr_bound & (1U << s)); s++)
 			;
 		if (s == (int)cap) {
 			inst->usage[VAC_RES_MSR_SLOTS].failcnt++;
 			return -ENOSPC;
 		}
 		core->msr[s] = msr;
+		core->msr_bound |= 1U << s;
 	}
 	core->msr_refs[s]++;
 	inst->msr_mask |= 1U << s;
@@ -648,87 +722,83 @@ u32 vac_core_run(const struct vac_core *core,
 	return n;
 }
 
+static int check_fail(struct vac_err *err, int kind, const char *msg)
+{
+	err->code = VAC_ERR_CHECK;
+	err->kind = kind;
+	err->msg = msg;
+	return -EUCLEAN;
+}
+
 int vac_core_check(const struct vac_core *core, struct vac_err *err)
 {
 	u32 used[VAC_NR_KINDS] = { 0 }, reserved[VAC_NR_KINDS] = { 0 };
-	u32 isum[VAC_NR_KINDS] = { 0 };
-	u32 k, i, j;
+	u32 isum[VAC_NR_KINDS] = { 0 }, quarantined[VAC_NR_KINDS] = { 0 };
+	const struct vac_kind *ka = &core->kind[VAC_RES_ASIDS];
+	struct vac_core_inst **r = core->scratch;
+	u32 k, i, n = 0;
 
-	err->msg = NULL;
 	for (k = 0; k < VAC_NR_KINDS; k++) {
 		const struct vac_kind *kd = &core->kind[k];
 
-		err->kind = k;
 		if (!kd->owner)
 			continue;
 		for (i = 0; i < kd->capacity; i++) {
 			u16 o = kd->owner[i];
 
 			if (!!o != test_bit(i, kd->map) ||
-			    (o && (o > VAC_MAX_INSTANCES || !core->insts[o - 1]))) {
-				err->msg = "ID map and owners disagree";
-				return -EUCLEAN;
-			}
-			if (o)
+			    (o && o != VAC_OWNER_QUARANTINE &&
+			     (o > VAC_MAX_INSTANCES || !core->insts[o - 1])))
+				return check_fail(err, k, "ID map and owners disagree");
+			if (o == VAC_OWNER_QUARANTINE)
+				quarantined[k]++;
+			else if (o)
 				used[k]++;
 		}
+		if (quarantined[k] != kd->quarantined)
+			return check_fail(err, k, "quarantined count wrong");
 	}
 	for (i = 0; i < VAC_MAX_INSTANCES; i++) {
-		const struct vac_core_inst *p = core->insts[i];
+		struct vac_core_inst *p = core->insts[i];
+		u32 a;
 
 		if (!p)
 			continue;
 		for (k = 0; k < VAC_NR_KINDS; k++) {
 			reserved[k] += p->usage[k].quota;
 			isum[k] += p->usage[k].used;
-			if (p->usage[k].peak < p->usage[k].used) {
-				err->kind = k;
-				err->msg = "peak below used";
-				return -EUCLEAN;
-			}
+			if (p->usage[k].peak < p->usage[k].used)
+				return check_fail(err, k, "peak below used");
 		}
 		used[VAC_RES_ASIDS] += p->usage[VAC_RES_ASIDS].used;
 		used[VAC_RES_MSR_SLOTS] += vac_hweight32(p->msr_mask);
-		if (p->usage[VAC_RES_MSR_SLOTS].used != vac_hweight32(p->msr_mask)) {
-			err->kind = VAC_RES_MSR_SLOTS;
-			err->msg = "slot mask and used disagree";
-			return -EUCLEAN;
-		}
-		/* ASID ranges inside the space and disjoint. */
-		for (j = i + 1; j < VAC_MAX_INSTANCES; j++) {
-			const struct vac_core_inst *o = core->insts[j];
-			u32 a = p->usage[VAC_RES_ASIDS].quota;
-
-			if (!o || !a || !o->usage[VAC_RES_ASIDS].quota)
-				continue;
-			if (p->asid_base < o->asid_base + o->usage[VAC_RES_ASIDS].quota &&
-			    o->asid_base < p->asid_base + a) {
-				err->kind = VAC_RES_ASIDS;
-				err->msg = "ASID ranges overlap";
-				return -EUCLEAN;
-			}
-		}
-		if (p->usage[VAC_RES_ASIDS].quota &&
-		    (p->asid_base < core->kind[VAC_RES_ASIDS].first ||
-		     p->asid_base + p->usage[VAC_RES_ASIDS].quota >
-		     core->kind[VAC_RES_ASIDS].first + core->kind[VAC_RES_ASIDS].capacity)) {
-			err->kind = VAC_RES_ASIDS;
-			err->msg = "ASID range outside the ASID space";
-			return -EUCLEAN;
-		}
+		if (p->usage[VAC_RES_MSR_SLOTS].used != vac_hweight32(p->msr_mask))
+			return check_fail(err, VAC_RES_MSR_SLOTS,
+					  "slot mask and used disagree");
+		a = p->usage[VAC_RES_ASIDS].quota;
+		if (!a)
+			continue;
+		if (p->asid_base < ka->first ||
+		    p->asid_base + a > ka->first + ka->capacity)
+			return check_fail(err, VAC_RES_ASIDS,
+					  "ASID range outside the ASID space");
+		r[n++] = p;
 	}
+	/* ASID ranges disjoint: sorted by base, each ends before the next. */
+	vac_sort(r, n, sizeof(*r), cmp_base);
+	for (i = 1; i < n; i++)
+		if (r[i - 1]->asid_base + r[i - 1]->usage[VAC_RES_ASIDS].quota >
+		    r[i]->asid_base)
+			return check_fail(err, VAC_RES_ASIDS, "ASID ranges overlap");
 	for (k = 0; k < VAC_NR_KINDS; k++) {
-		err->kind = k;
 		if (reserved[k] != core->kind[k].reserved ||
-		    reserved[k] > core->kind[k].capacity) {
-			err->msg = "sum of quotas wrong or above capacity";
-			return -EUCLEAN;
-		}
-		if (used[k] != core->kind[k].used || isum[k] != used[k]) {
-			err->msg = "used does not match the IDs held";
-			return -EUCLEAN;
-		}
+		    reserved[k] > core->kind[k].capacity)
+			return check_fail(err, k, "sum of quotas wrong or above capacity");
+		if (used[k] != core->kind[k].used || isum[k] != used[k])
+			return check_fail(err, k, "used does not match the IDs held");
 	}
+	err->code = VAC_ERR_NONE;
+	err->msg = NULL;
 	err->kind = VAC_NO_KIND;
 	return 0;
 }

@@ -36,9 +36,13 @@ struct vac_kind {
 	u32 capacity;			/* IDs from @first */
 	u32 reserved;			/* sum of quotas */
 	u32 used;			/* sum of used */
+	u32 quarantined;		/* held by nobody, not free either */
 	unsigned long *map;		/* ID kinds: taken IDs, bit = id - first */
 	u16 *owner;			/* ID kinds: slot + 1 of the holder */
 };
+
+/* The owner of a quarantined ID (vac_core_quarantine()). */
+#define VAC_OWNER_QUARANTINE	(VAC_MAX_INSTANCES + 1)
 
 /* An instance whose ASID range a quota change moved or resized. */
 struct vac_move {
@@ -52,7 +56,14 @@ struct vac_core {
 	struct vac_kind kind[VAC_NR_KINDS];
 	struct vac_core_inst **insts;	/* VAC_MAX_INSTANCES slots */
 	u32 ninsts;
+	/*
+	 * Bumped by every change of the instance table or of what it shows
+	 * but usage: declare, delete, online, offline, quota set.  A dump
+	 * that saw it change may have missed or repeated an instance.
+	 */
+	u32 gen;
 	u32 msr[VAC_MSR_SLOTS_MAX];	/* MSR index bound to each slot */
+	u32 msr_bound;			/* slots bound, for good (vac_core.c) */
 	u32 msr_refs[VAC_MSR_SLOTS_MAX];
 	struct vac_core_inst **scratch;	/* for ASID layout */
 	struct vac_move *moves;		/* filled by vac_core_quota_set() */
@@ -65,8 +76,18 @@ struct vac_core_quota {
 	u32 value;
 };
 
-/* Why a quota change was refused: a static message and the kind. */
+/* Why a quota change was refused: a code, its static message, the kind. */
+enum vac_err_code {
+	VAC_ERR_NONE,
+	VAC_ERR_KIND,		/* unknown resource kind */
+	VAC_ERR_KIND_TWICE,	/* resource kind given twice */
+	VAC_ERR_CAPACITY,	/* quota exceeds the free capacity */
+	VAC_ERR_BELOW_USED,	/* quota below current usage */
+	VAC_ERR_CHECK,		/* vac_core_check(): inconsistent */
+};
+
 struct vac_err {
+	enum vac_err_code code;
 	const char *msg;
 	int kind;
 };
@@ -103,6 +124,14 @@ int vac_core_claim(struct vac_core *core, struct vac_core_inst *inst,
 		   u32 kind, u32 id);
 int vac_core_release(struct vac_core *core, struct vac_core_inst *inst,
 		     u32 kind, u32 id);
+/*
+ * @inst gives up @id, which is not reusable yet: nobody gets it until
+ * vac_core_release_quarantined().  -ENOENT if @inst does not hold it.
+ */
+int vac_core_quarantine(struct vac_core *core, struct vac_core_inst *inst,
+			u32 kind, u32 id);
+/* Every quarantined ID of @kind becomes free; returns how many. */
+u32 vac_core_release_quarantined(struct vac_core *core, u32 kind);
 int vac_core_msr_get(struct vac_core *core, struct vac_core_inst *inst,
 		     u32 msr, u32 *slot);
 int vac_core_msr_put(struct vac_core *core, struct vac_core_inst *inst,
@@ -117,7 +146,10 @@ u32 vac_core_run(const struct vac_core *core,
 		 const struct vac_core_inst *inst, u32 kind, u32 from,
 		 u32 *first);
 
-/* Recount every bitmap and counter; 0 if consistent, else -EUCLEAN. */
+/*
+ * Recount every bitmap and counter; 0 if consistent, else -EUCLEAN.
+ * O(capacity + n log n); uses core->scratch.
+ */
 int vac_core_check(const struct vac_core *core, struct vac_err *err);
 
 #endif /* VAC_CORE_H */

@@ -185,7 +185,7 @@ static u32 rng_below(struct rng *r, u32 n)
 	return (u32)((r->s >> 32) % n);
 }
 
-/* How many user-return slots are bound to an MSR. */
+/* How many user-return slots are in use. */
 static u32 msr_slot_count_bound(const struct vac_core *core)
 {
 	u32 s, n = 0;
@@ -1294,7 +1294,7 @@ static void test_msr_second_get_by_same_instance_is_ealready(void **state)
 	assert_int_equal(a->usage[VAC_RES_MSR_SLOTS].failcnt, 0);
 }
 
-static void test_msr_put_releases_and_last_put_frees_the_slot(void **state)
+static void test_msr_put_releases_and_last_put_keeps_the_binding(void **state)
 {
 	struct vac_core *core = *state;
 	struct vac_core_inst *a = inst_new(core, "kvm_a", true);
@@ -1321,9 +1321,15 @@ static void test_msr_put_releases_and_last_put_frees_the_slot(void **state)
 	assert_int_not_equal(msr_get_ok(core, a, MSR_CSTAR), s);
 	assert_int_equal(vac_core_msr_put(core, b, MSR_STAR), 0);
 	assert_int_equal(core->msr_refs[s], 0);
-	assert_int_equal(msr_get_ok(core, a, MSR_TSC_AUX), s);
-	assert_int_equal(core->msr[s], MSR_TSC_AUX);
-	assert_int_equal(msr_get_ok(core, b, MSR_STAR), 3);
+	/*
+	 * Unused, the slot stays STAR's: a CPU may still hold a guest's
+	 * STAR there, which another slot would read as the host's.
+	 */
+	assert_int_equal(msr_get_ok(core, a, MSR_TSC_AUX), 3);
+	assert_int_equal(core->msr[s], MSR_STAR);
+	assert_int_equal(msr_get_ok(core, b, MSR_STAR), s);
+	assert_int_equal(core->msr_refs[s], 1);
+	assert_core_consistent(core);
 }
 
 /*
@@ -1351,8 +1357,10 @@ static void test_msr_get_fails_enospc_when_every_slot_is_bound(void **state)
 	assert_int_equal(msr_get_ok(core, b, 0x1005), 5);
 	assert_int_equal(core->msr_refs[5], 2);
 
+	/* A slot nobody uses stays its MSR's: no room for a new one. */
 	assert_int_equal(vac_core_msr_put(core, a, 0x100c), 0);
-	assert_int_equal(msr_get_ok(core, b, 0x2000), 12);
+	assert_int_equal(vac_core_msr_get(core, b, 0x2000, &slot), -ENOSPC);
+	assert_int_equal(msr_get_ok(core, b, 0x100c), 12);
 }
 
 static void test_msr_get_respects_quota(void **state)
@@ -1374,6 +1382,61 @@ static void test_msr_get_respects_quota(void **state)
 	assert_int_equal(a->usage[VAC_RES_MSR_SLOTS].used, 2);
 	assert_int_equal(core->msr_refs[s], 1);
 	assert_int_equal(msr_slot_count_bound(core), 3);
+}
+
+/* ---- quarantine ---- */
+
+static void test_quarantined_id_is_nobodys_until_released(void **state)
+{
+	struct vac_core *core = *state;
+	struct vac_core_inst *a = inst_new(core, "kvm_a", true);
+	struct vac_core_inst *b = inst_new(core, "kvm_b", true);
+	u32 id, other, first;
+
+	quota_ok(core, a, VAC_RES_SEV_ASIDS, 2);
+	quota_ok(core, b, VAC_RES_SEV_ASIDS, 2);
+	assert_int_equal(vac_core_alloc(core, a, VAC_RES_SEV_ASIDS, &id), 0);
+	assert_int_equal(vac_core_quarantine(core, a, VAC_RES_SEV_ASIDS, id), 0);
+	assert_int_equal(a->usage[VAC_RES_SEV_ASIDS].used, 0);
+	assert_int_equal(core->kind[VAC_RES_SEV_ASIDS].quarantined, 1);
+	assert_int_equal(core->kind[VAC_RES_SEV_ASIDS].used, 0);
+	assert_int_equal(vac_core_run(core, a, VAC_RES_SEV_ASIDS, 0, &first), 0);
+	assert_core_consistent(core);
+
+	/* Nobody gets it, its old owner neither, and it cannot be freed. */
+	assert_int_equal(vac_core_alloc(core, b, VAC_RES_SEV_ASIDS, &other), 0);
+	assert_int_not_equal(other, id);
+	assert_int_equal(vac_core_claim(core, a, VAC_RES_SEV_ASIDS, id), -EBUSY);
+	assert_int_equal(vac_core_release(core, a, VAC_RES_SEV_ASIDS, id), -ENOENT);
+	/* Going offline leaves it where it is. */
+	vac_core_offline(core, a);
+	assert_int_equal(core->kind[VAC_RES_SEV_ASIDS].quarantined, 1);
+	assert_core_consistent(core);
+
+	assert_int_equal(vac_core_release_quarantined(core, VAC_RES_SEV_ES_ASIDS), 0);
+	assert_int_equal(vac_core_release_quarantined(core, VAC_RES_SEV_ASIDS), 1);
+	assert_int_equal(core->kind[VAC_RES_SEV_ASIDS].quarantined, 0);
+	assert_int_equal(vac_core_claim(core, b, VAC_RES_SEV_ASIDS, id), 0);
+	assert_int_equal(vac_core_release_quarantined(core, VAC_RES_SEV_ASIDS), 0);
+	assert_core_consistent(core);
+}
+
+static void test_quarantine_of_id_not_held_changes_nothing(void **state)
+{
+	struct vac_core *core = *state;
+	struct vac_core_inst *a = inst_new(core, "kvm_a", true);
+	struct vac_core_inst *b = inst_new(core, "kvm_b", true);
+	u32 id;
+
+	quota_ok(core, a, VAC_RES_SEV_ASIDS, 1);
+	assert_int_equal(vac_core_alloc(core, a, VAC_RES_SEV_ASIDS, &id), 0);
+	assert_int_equal(vac_core_quarantine(core, b, VAC_RES_SEV_ASIDS, id), -ENOENT);
+	assert_int_equal(vac_core_quarantine(core, a, VAC_RES_SEV_ASIDS, id + 1), -ENOENT);
+	assert_int_equal(vac_core_quarantine(core, a, VAC_RES_SEV_ASIDS, 100000), -ENOENT);
+	assert_int_equal(vac_core_quarantine(core, a, VAC_RES_ASIDS, 1), -EINVAL);
+	assert_int_equal(a->usage[VAC_RES_SEV_ASIDS].used, 1);
+	assert_int_equal(core->kind[VAC_RES_SEV_ASIDS].quarantined, 0);
+	assert_core_consistent(core);
 }
 
 /* ---- ASID ranges ---- */
@@ -1767,6 +1830,7 @@ struct model {
 	bool *seen;
 	u32 slot_msr[VAC_MSR_SLOTS_MAX];
 	u32 slot_refs[VAC_MSR_SLOTS_MAX];
+	u32 slot_bound;		/* slots bound to an MSR, for good */
 	struct rng rng;
 	u32 step;
 	const char *op;
@@ -1846,12 +1910,13 @@ static u32 m_any_id(struct model *m, u32 k)
 	return m->first[k] - 1 + rng_below(&m->rng, m->cap[k] + 2);
 }
 
+/* A slot stays its MSR's once bound, used or not. */
 static int m_msr_slot(const struct model *m, u32 msr)
 {
 	u32 s;
 
 	for (s = 0; s < m->cap[VAC_RES_MSR_SLOTS]; s++)
-		if (m->slot_refs[s] && m->slot_msr[s] == msr)
+		if ((m->slot_bound & (1U << s)) && m->slot_msr[s] == msr)
 			return s;
 	return -1;
 }
@@ -2157,7 +2222,7 @@ static void m_msr_get(struct model *m, struct vac_core *core, int i)
 	} else if (p->used[k] >= p->quota[k]) {
 		expect = -EDQUOT;
 	} else if (s < 0) {
-		for (s = 0; s < (int)m->cap[k] && m->slot_refs[s]; s++)
+		for (s = 0; s < (int)m->cap[k] && (m->slot_bound & (1U << s)); s++)
 			;
 		if (s == (int)m->cap[k])
 			expect = -ENOSPC;
@@ -2174,6 +2239,7 @@ static void m_msr_get(struct model *m, struct vac_core *core, int i)
 	}
 	m_check_eq(m, slot, s);
 	m->slot_msr[s] = msr;
+	m->slot_bound |= 1U << s;
 	m->slot_refs[s]++;
 	p->msr_mask |= 1U << s;
 	p->used[k]++;
@@ -2282,14 +2348,15 @@ static void m_verify(struct model *m, struct vac_core *core)
 		}
 	}
 
-	/* One slot per MSR. */
+	/* One slot per MSR, bound for good. */
+	m_check_eq(m, core->msr_bound, m->slot_bound);
 	for (s = 0; s < m->cap[VAC_RES_MSR_SLOTS]; s++) {
 		m_check_eq(m, core->msr_refs[s], m->slot_refs[s]);
-		if (!core->msr_refs[s])
+		if (!(core->msr_bound & (1U << s)))
 			continue;
 		m_check_eq(m, core->msr[s], m->slot_msr[s]);
 		for (t = s + 1; t < m->cap[VAC_RES_MSR_SLOTS]; t++)
-			m_check(m, !core->msr_refs[t] ||
+			m_check(m, !(core->msr_bound & (1U << t)) ||
 				   core->msr[t] != core->msr[s]);
 	}
 
@@ -2468,6 +2535,8 @@ int main(void)
 		core_test(test_used_and_peak_follow_allocations),
 		core_test(test_release_of_id_not_held_changes_nothing),
 		core_test(test_claim_outside_kind_is_erange),
+		core_test(test_quarantined_id_is_nobodys_until_released),
+		core_test(test_quarantine_of_id_not_held_changes_nothing),
 		core_test(test_claim_takes_the_given_id_unless_held),
 		core_test(test_offline_instance_gets_nothing),
 		core_test(test_range_kinds_have_no_single_ids),
@@ -2480,7 +2549,7 @@ int main(void)
 		core_test(test_msr_same_msr_shares_one_slot),
 		core_test(test_msr_different_msrs_get_different_slots),
 		core_test(test_msr_second_get_by_same_instance_is_ealready),
-		core_test(test_msr_put_releases_and_last_put_frees_the_slot),
+		core_test(test_msr_put_releases_and_last_put_keeps_the_binding),
 		core_test(test_msr_get_fails_enospc_when_every_slot_is_bound),
 		core_test(test_msr_get_respects_quota),
 
