@@ -30,25 +30,33 @@ struct vac_core vac_core;
 u32 vac_probed[VAC_NR_KINDS];
 bool vac_overridden[VAC_NR_KINDS];
 
-/* -1: use the probe.  Read-only after load, shown in /sys/module/vac. */
+/*
+ * -1: use the probe.  A value can narrow a capacity (firmware that gives
+ * fewer than CPUID says, or a host reserve); above the probed count it is
+ * clamped to it, since KVM would use IDs the CPU does not have.  Where the
+ * probe finds none (no SEV leaf under an emulator, say), the value is the
+ * only source and stands as given.  Read-only after load, shown in
+ * /sys/module/vac/parameters.
+ */
 static int cap_asids = -1;
 static int cap_sev_asids = -1;
 static int cap_sev_es_asids = -1;
 static int cap_vpids = -1;
 static int cap_pmu_counters = -1;
 static int cap_msr_slots = -1;
+#define VAC_CAP_DESC " (-1: the probe; at most the probed count, unless the probe finds none)"
 module_param(cap_asids, int, 0444);
-MODULE_PARM_DESC(cap_asids, "SVM ASIDs to hand out (-1: CPUID 0x8000000A)");
+MODULE_PARM_DESC(cap_asids, "SVM ASIDs to hand out, CPUID 0x8000000A" VAC_CAP_DESC);
 module_param(cap_sev_asids, int, 0444);
-MODULE_PARM_DESC(cap_sev_asids, "SEV ASIDs (-1: CPUID 0x8000001F)");
+MODULE_PARM_DESC(cap_sev_asids, "SEV ASIDs, CPUID 0x8000001F" VAC_CAP_DESC);
 module_param(cap_sev_es_asids, int, 0444);
-MODULE_PARM_DESC(cap_sev_es_asids, "SEV-ES ASIDs (-1: CPUID 0x8000001F)");
+MODULE_PARM_DESC(cap_sev_es_asids, "SEV-ES ASIDs, CPUID 0x8000001F" VAC_CAP_DESC);
 module_param(cap_vpids, int, 0444);
-MODULE_PARM_DESC(cap_vpids, "VPIDs (-1: 65535 where VMX has VPID)");
+MODULE_PARM_DESC(cap_vpids, "VPIDs, 65535 where VMX has VPID" VAC_CAP_DESC);
 module_param(cap_pmu_counters, int, 0444);
-MODULE_PARM_DESC(cap_pmu_counters, "PMU counters (-1: CPUID 0xA or 0x80000022)");
+MODULE_PARM_DESC(cap_pmu_counters, "PMU counters, CPUID 0xA or 0x80000022 and perf" VAC_CAP_DESC);
 module_param(cap_msr_slots, int, 0444);
-MODULE_PARM_DESC(cap_msr_slots, "user-return MSR slots (-1: 16)");
+MODULE_PARM_DESC(cap_msr_slots, "user-return MSR slots, 16" VAC_CAP_DESC);
 
 #define VAC_URET_MSR_SLOTS	16	/* KVM_MAX_NR_USER_RETURN_MSRS */
 
@@ -118,6 +126,16 @@ static void vac_probe(u32 cap[VAC_NR_KINDS])
 	cap[VAC_RES_MSR_SLOTS] = VAC_URET_MSR_SLOTS;
 }
 
+/* An override above what the hardware has is clamped to it. */
+static u32 vac_cap_clamp(u32 kind, u32 want, u32 have)
+{
+	if (!have || want <= have)
+		return want;
+	pr_warn("cap_%s=%u: the hardware has %u, using %u\n",
+		vac_kind_names[kind], want, have, have);
+	return have;
+}
+
 static int vac_capacities(u32 cap[VAC_NR_KINDS])
 {
 	const int param[VAC_NR_KINDS] = {
@@ -128,6 +146,7 @@ static int vac_capacities(u32 cap[VAC_NR_KINDS])
 		[VAC_RES_PMU_COUNTERS]	= cap_pmu_counters,
 		[VAC_RES_MSR_SLOTS]	= cap_msr_slots,
 	};
+	u32 first[VAC_NR_KINDS];
 	int k;
 
 	vac_probe(vac_probed);
@@ -140,17 +159,20 @@ static int vac_capacities(u32 cap[VAC_NR_KINDS])
 			       vac_kind_names[k], param[k], vac_cap_limit[k]);
 			return -EINVAL;
 		}
-		cap[k] = param[k];
 		vac_overridden[k] = true;
+		if (k != VAC_RES_ASIDS)
+			cap[k] = vac_cap_clamp(k, param[k], vac_probed[k]);
 	}
-	/* Plain ASIDs follow the SEV ones, whose count may be overridden. */
-	if (!vac_overridden[VAC_RES_ASIDS]) {
-		u32 first[VAC_NR_KINDS];
-
-		vac_core_layout(cap, first);
-		cap[VAC_RES_ASIDS] = vac_nasid > first[VAC_RES_ASIDS] ?
-				     vac_nasid - first[VAC_RES_ASIDS] : 0;
-	}
+	/*
+	 * Plain ASIDs follow the SEV ones, whose count may be overridden:
+	 * what the CPU has of them is what is left of nASID above those.
+	 */
+	vac_core_layout(cap, first);
+	cap[VAC_RES_ASIDS] = vac_nasid > first[VAC_RES_ASIDS] ?
+			     vac_nasid - first[VAC_RES_ASIDS] : 0;
+	if (vac_overridden[VAC_RES_ASIDS])
+		cap[VAC_RES_ASIDS] = vac_cap_clamp(VAC_RES_ASIDS, cap_asids,
+						   cap[VAC_RES_ASIDS]);
 	return 0;
 }
 

@@ -127,12 +127,15 @@ static long call(struct bt_daemon *d, const char *method, const char *path,
 
 /* ---- the model ---- */
 
+/* The largest ASID quota asked for: VAC_CRASH_ASIDS, default 100. */
+static unsigned int max_asids = 100;
+
 static void pick(const struct model *m, struct request *r)
 {
 	r->op = rand() % NR_OPS;
 	r->inst = rand() % NINST;
 	r->vpids = rand() % 2000;
-	r->asids = rand() % 100;
+	r->asids = rand() % (max_asids + 1);
 	r->token[0] = 0;
 	if (r->op == TOKEN_DEL && m->ntok)
 		strcpy(r->token, m->tokens[rand() % m->ntok]);
@@ -405,8 +408,11 @@ static void crash_loop(void **state)
 	struct bt_daemon d;
 	struct model m = { 0 }, o;
 
+	if (getenv("VAC_CRASH_ASIDS"))
+		max_asids = strtoul(getenv("VAC_CRASH_ASIDS"), NULL, 10);
 	srand(seed);
-	printf("crash: seed %u (VAC_CRASH_SEED), %u kills\n", seed, kills);
+	printf("crash: seed %u (VAC_CRASH_SEED), %u kills, ASID quotas up to %u\n",
+	       seed, kills, max_asids);
 	bt_init(&d, getenv("VAC_CRASH_CONFIG") ? getenv("VAC_CRASH_CONFIG") : "{}");
 	assert_int_equal(bt_start(&d, NULL), 0);
 	while (fig.kills < kills) {

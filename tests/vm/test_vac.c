@@ -152,6 +152,30 @@ static void bad_override_refuses_load(void **state)
 	assert_int_equal(vac_open(&handle), 0);
 }
 
+static void override_above_the_hardware_is_clamped(void **state)
+{
+	struct vac_resource_info r;
+
+	/* 15 ASIDs here, 16 slots; no VPIDs or SEV: overrides stand there. */
+	reload_vac("cap_asids=100 cap_msr_slots=8 cap_vpids=5 cap_sev_asids=2");
+	assert_int_equal(vac_resource_get(NL(state), VAC_RES_ASIDS, &r), 0);
+	assert_true(r.overridden);
+	assert_int_equal(r.probed, 15);
+	assert_int_equal(r.first, 3);			/* after SEV 1..2 */
+	assert_int_equal(r.capacity, 16 - 3);		/* all the CPU has */
+	assert_int_equal(vac_resource_get(NL(state), VAC_RES_MSR_SLOTS, &r), 0);
+	assert_int_equal(r.capacity, 8);		/* narrowing is kept */
+	assert_int_equal(vac_resource_get(NL(state), VAC_RES_VPIDS, &r), 0);
+	assert_int_equal(r.probed, 0);
+	assert_int_equal(r.capacity, 5);		/* the only source */
+	assert_int_equal(vac_resource_get(NL(state), VAC_RES_SEV_ASIDS, &r), 0);
+	assert_int_equal(r.capacity, 2);
+	reload_vac("cap_asids=4");
+	assert_int_equal(vac_resource_get(NL(state), VAC_RES_ASIDS, &r), 0);
+	assert_int_equal(r.capacity, 4);
+	reload_vac(VAC_PARAMS);
+}
+
 /* ---- instances ---- */
 
 static void declare_get_delete(void **state)
@@ -866,6 +890,7 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(probe_matches_cpuid_and_overrides_apply),
 		T(bad_override_refuses_load),
+		T(override_above_the_hardware_is_clamped),
 		T(declare_get_delete),
 		T(register_unregister_keeps_quota),
 		T(quota_set_is_all_or_nothing),
