@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The "vac" generic netlink family: resources, instances, quotas and
- * allocations, with notifications on the "monitor" group.  Reads are open;
- * changes need CAP_NET_ADMIN; the family lives in the initial network
+ * allocations, with notifications on the "monitor" group.  Reads and the
+ * monitor group, which carries the same objects, are open to every
+ * process; changes need CAP_SYS_ADMIN, since they decide which KVM build
+ * can run guests at all; the family lives in the initial network
  * namespace only (netnsok is not set), as the resources are host-wide.
+ * Operations run in parallel (parallel_ops): vac_lock, not genl_mutex,
+ * orders them, so that a range callback waiting for every CPU does not
+ * hold up the other generic netlink families.
  */
 #include <net/genetlink.h>
 
@@ -11,21 +16,19 @@
 
 enum { VAC_NL_MCGRP_MONITOR };
 
-/* internal_flags: pre_doit looks up VAC_A_INST_NAME into user_ptr[0]. */
+/*
+ * internal_flags: pre_doit looks up VAC_A_INST_NAME into user_ptr[0]
+ * (NEED_INST), and refuses callers without CAP_SYS_ADMIN (CHANGE).
+ */
 #define VAC_NL_NEED_INST	BIT(0)
+#define VAC_NL_CHANGE		BIT(1)
 
 static struct genl_family vac_nl_family;
 
-/* A missing attribute: its type for tools, and a message for people. */
-#define VAC_NL_REQUIRE(extack, nest, tb, type, msg) ({		\
-	bool __miss = !(tb)[type];				\
-								\
-	if (__miss) {						\
-		NL_SET_ERR_MSG(extack, msg);			\
-		NL_SET_ERR_ATTR_MISS(extack, nest, type);	\
-	}							\
-	__miss;							\
-})
+/* NL_REQ_ATTR_CHECK(), with a message that names the attribute. */
+#define VAC_NL_MISSING(extack, nest, tb, type)				\
+	(NL_REQ_ATTR_CHECK(extack, nest, tb, type) &&			\
+	 ({ NL_SET_ERR_MSG(extack, "missing attribute " #type); true; }))
 
 static struct netlink_range_validation vac_quota_range = {
 	.min = 0, .max = U32_MAX,
@@ -84,9 +87,10 @@ cancel:
 	return -EMSGSIZE;
 }
 
+/* @cb: the dump this message is part of, or NULL. */
 static int vac_nl_inst_fill(struct sk_buff *skb, struct vac_core_inst *ci,
 			    u8 cmd, u32 portid, u32 seq, int flags,
-			    int refused)
+			    int refused, struct netlink_callback *cb)
 {
 	struct vac_core_usage usage[VAC_NR_KINDS];
 	const struct vac_instance *vi = READ_ONCE(ci->priv);
@@ -96,6 +100,8 @@ static int vac_nl_inst_fill(struct sk_buff *skb, struct vac_core_inst *ci,
 	hdr = genlmsg_put(skb, portid, seq, &vac_nl_family, flags, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
 	spin_lock(&vac_id_lock);
 	memcpy(usage, ci->usage, sizeof(usage));
 	base = ci->asid_base;
@@ -141,7 +147,7 @@ static void vac_nl_multicast(struct vac_core_inst *ci, u8 cmd, gfp_t gfp,
 	skb = genlmsg_new(NLMSG_GOODSIZE, gfp);
 	if (!skb)
 		return;
-	if (vac_nl_inst_fill(skb, ci, cmd, 0, 0, 0, refused)) {
+	if (vac_nl_inst_fill(skb, ci, cmd, 0, 0, 0, refused, NULL)) {
 		nlmsg_free(skb);
 		return;
 	}
@@ -165,11 +171,16 @@ static int vac_nl_pre_doit(const struct genl_ops *ops, struct sk_buff *skb,
 {
 	struct vac_core_inst *ci;
 
+	/* The sender and the socket's opener both (netlink_capable). */
+	if ((ops->internal_flags & VAC_NL_CHANGE) &&
+	    !netlink_capable(skb, CAP_SYS_ADMIN)) {
+		NL_SET_ERR_MSG(info->extack, "changes to vac need CAP_SYS_ADMIN");
+		return -EPERM;
+	}
 	mutex_lock(&vac_lock);
 	if (!(ops->internal_flags & VAC_NL_NEED_INST))
 		return 0;
-	if (VAC_NL_REQUIRE(info->extack, NULL, info->attrs, VAC_A_INST_NAME,
-			   "missing attribute VAC_A_INST_NAME"))
+	if (VAC_NL_MISSING(info->extack, NULL, info->attrs, VAC_A_INST_NAME))
 		goto err;
 	ci = vac_core_find(&vac_core, nla_data(info->attrs[VAC_A_INST_NAME]));
 	if (!ci) {
@@ -199,8 +210,7 @@ static int vac_nl_resource_get_doit(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	int ret;
 
-	if (VAC_NL_REQUIRE(info->extack, NULL, info->attrs, VAC_A_RES_KIND,
-			   "missing attribute VAC_A_RES_KIND"))
+	if (VAC_NL_MISSING(info->extack, NULL, info->attrs, VAC_A_RES_KIND))
 		return -EINVAL;
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
@@ -249,7 +259,7 @@ static int vac_nl_instance_get_doit(struct sk_buff *skb, struct genl_info *info)
 	if (!msg)
 		return -ENOMEM;
 	ret = vac_nl_inst_fill(msg, info->user_ptr[0], VAC_CMD_INSTANCE_GET,
-			       info->snd_portid, info->snd_seq, 0, -1);
+			       info->snd_portid, info->snd_seq, 0, -1, NULL);
 	if (ret) {
 		nlmsg_free(msg);
 		return ret;
@@ -265,10 +275,12 @@ static int vac_nl_instance_get_dumpit(struct sk_buff *skb,
 	int ret = 0;
 
 	mutex_lock(&vac_lock);
+	/* Declares, deletes and the like since the dump began: flagged. */
+	cb->seq = vac_core.gen;
 	for (; (ci = vac_core_next(&vac_core, &ctx->pos)); ctx->pos++) {
 		ret = vac_nl_inst_fill(skb, ci, VAC_CMD_INSTANCE_GET,
 				       NETLINK_CB(cb->skb).portid,
-				       cb->nlh->nlmsg_seq, NLM_F_MULTI, -1);
+				       cb->nlh->nlmsg_seq, NLM_F_MULTI, -1, cb);
 		if (ret)
 			break;
 	}
@@ -283,8 +295,7 @@ static int vac_nl_instance_new_doit(struct sk_buff *skb, struct genl_info *info)
 	struct vac_core_inst *ci;
 	int ret;
 
-	if (VAC_NL_REQUIRE(info->extack, NULL, info->attrs, VAC_A_INST_NAME,
-			   "missing attribute VAC_A_INST_NAME"))
+	if (VAC_NL_MISSING(info->extack, NULL, info->attrs, VAC_A_INST_NAME))
 		return -EINVAL;
 	if (!vac_name_valid(nla_data(name))) {
 		NL_SET_ERR_MSG_ATTR(info->extack, name,
@@ -316,7 +327,7 @@ static int vac_nl_instance_del_doit(struct sk_buff *skb, struct genl_info *info)
 	if (genl_has_listeners(&vac_nl_family, &init_net, VAC_NL_MCGRP_MONITOR)) {
 		ntf = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 		if (ntf && vac_nl_inst_fill(ntf, ci, VAC_CMD_INSTANCE_DEL_NTF,
-					    0, 0, 0, -1)) {
+					    0, 0, 0, -1, NULL)) {
 			nlmsg_free(ntf);
 			ntf = NULL;
 		}
@@ -329,6 +340,31 @@ static int vac_nl_instance_del_doit(struct sk_buff *skb, struct genl_info *info)
 }
 
 /* ---- quotas ---- */
+
+/* The core's reason for a refused quota change, on @attr. */
+static void vac_nl_core_err(struct netlink_ext_ack *extack,
+			    const struct vac_err *err, const struct nlattr *attr)
+{
+	switch (err->code) {
+	case VAC_ERR_KIND:
+		NL_SET_ERR_MSG_ATTR(extack, attr, "unknown resource kind");
+		break;
+	case VAC_ERR_KIND_TWICE:
+		NL_SET_ERR_MSG_ATTR(extack, attr, "resource kind given twice");
+		break;
+	case VAC_ERR_CAPACITY:
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "quota exceeds the free capacity of the resource");
+		break;
+	case VAC_ERR_BELOW_USED:
+		NL_SET_ERR_MSG_ATTR(extack, attr,
+				    "quota below current usage (force to override)");
+		break;
+	default:
+		NL_SET_ERR_MSG_ATTR(extack, attr, "quota change refused");
+		break;
+	}
+}
 
 static int vac_nl_quota_set_doit(struct sk_buff *skb, struct genl_info *info)
 {
@@ -350,10 +386,8 @@ static int vac_nl_quota_set_doit(struct sk_buff *skb, struct genl_info *info)
 				       vac_usage_set_policy, info->extack);
 		if (ret)
 			return ret;
-		if (VAC_NL_REQUIRE(info->extack, a, tb, VAC_A_USAGE_KIND,
-				   "missing attribute VAC_A_USAGE_KIND") ||
-		    VAC_NL_REQUIRE(info->extack, a, tb, VAC_A_USAGE_QUOTA,
-				   "missing attribute VAC_A_USAGE_QUOTA"))
+		if (VAC_NL_MISSING(info->extack, a, tb, VAC_A_USAGE_KIND) ||
+		    VAC_NL_MISSING(info->extack, a, tb, VAC_A_USAGE_QUOTA))
 			return -EINVAL;
 		kind = nla_get_u32(tb[VAC_A_USAGE_KIND]);
 		if (by_kind[kind]) {
@@ -376,10 +410,8 @@ static int vac_nl_quota_set_doit(struct sk_buff *skb, struct genl_info *info)
 				 nla_get_flag(info->attrs[VAC_A_INST_FORCE]), &err);
 	spin_unlock(&vac_id_lock);
 	if (ret) {
-		/* The core's reasons are static strings, as extack needs. */
-		info->extack->_msg = err.msg;
-		if (err.kind >= 0)
-			NL_SET_BAD_ATTR(info->extack, by_kind[err.kind]);
+		vac_nl_core_err(info->extack, &err,
+				err.kind >= 0 ? by_kind[err.kind] : NULL);
 		return ret;
 	}
 	vac_apply_moves(ci);
@@ -420,6 +452,8 @@ static int vac_nl_alloc_get_dumpit(struct sk_buff *skb,
 		ret = -EMSGSIZE;
 		goto out;
 	}
+	cb->seq = vac_core.gen;
+	genl_dump_check_consistent(cb, hdr);
 	spin_lock(&vac_id_lock);
 	while (ctx->kind < VAC_NR_KINDS) {
 		struct nlattr *nest;
@@ -473,23 +507,21 @@ static const struct genl_ops vac_nl_ops[] = {
 	},
 	{
 		.cmd		= VAC_CMD_INSTANCE_NEW,
-		.flags		= GENL_ADMIN_PERM,
+		.internal_flags	= VAC_NL_CHANGE,
 		.doit		= vac_nl_instance_new_doit,
 		.policy		= vac_inst_name_policy,
 		.maxattr	= VAC_A_INST_MAX,
 	},
 	{
 		.cmd		= VAC_CMD_INSTANCE_DEL,
-		.flags		= GENL_ADMIN_PERM,
-		.internal_flags	= VAC_NL_NEED_INST,
+		.internal_flags	= VAC_NL_NEED_INST | VAC_NL_CHANGE,
 		.doit		= vac_nl_instance_del_doit,
 		.policy		= vac_inst_name_policy,
 		.maxattr	= VAC_A_INST_MAX,
 	},
 	{
 		.cmd		= VAC_CMD_QUOTA_SET,
-		.flags		= GENL_ADMIN_PERM,
-		.internal_flags	= VAC_NL_NEED_INST,
+		.internal_flags	= VAC_NL_NEED_INST | VAC_NL_CHANGE,
 		.doit		= vac_nl_quota_set_doit,
 		.policy		= vac_quota_set_policy,
 		.maxattr	= VAC_A_INST_MAX,
@@ -503,9 +535,8 @@ static const struct genl_ops vac_nl_ops[] = {
 };
 
 static const struct genl_multicast_group vac_nl_mcgrps[] = {
-	/* Events name instances: listening needs CAP_NET_ADMIN. */
-	[VAC_NL_MCGRP_MONITOR] = { .name = VAC_MCGRP_MONITOR,
-				   .flags = GENL_MCAST_CAP_NET_ADMIN },
+	/* The objects a dump shows anyone: open, as the dumps are. */
+	[VAC_NL_MCGRP_MONITOR] = { .name = VAC_MCGRP_MONITOR },
 };
 
 static struct genl_family vac_nl_family __ro_after_init = {
@@ -518,7 +549,7 @@ static struct genl_family vac_nl_family __ro_after_init = {
 	.n_mcgrps	= ARRAY_SIZE(vac_nl_mcgrps),
 	.pre_doit	= vac_nl_pre_doit,
 	.post_doit	= vac_nl_post_doit,
-	.resv_start_op	= VAC_CMD_ALLOC_GET + 1,
+	.parallel_ops	= true,
 };
 
 int vac_nl_init(void)

@@ -30,6 +30,7 @@ struct vac {
 	int (*parse)(struct vac *h, struct nlmsghdr *nlh, void *arg);
 	void *arg;
 	int cb_ret;		/* a caller's callback asked to stop */
+	bool intr;		/* the dump was flagged NLM_F_DUMP_INTR */
 };
 
 static const char *const resource_names[VAC_NR_RESOURCES] = {
@@ -150,6 +151,12 @@ static int on_ack(struct nl_msg *msg, void *arg)
 	return NL_STOP;
 }
 
+static int on_dump_intr(struct nl_msg *msg, void *arg)
+{
+	((struct vac *)arg)->intr = true;
+	return NL_OK;
+}
+
 /* Events carry no sequence number. */
 static int any_seq(struct nl_msg *msg, void *arg)
 {
@@ -198,6 +205,7 @@ static int vac_connect(struct vac **out, bool monitor)
 	nl_cb_set(h->cb, NL_CB_FINISH, NL_CB_CUSTOM, on_done, h);
 	nl_cb_set(h->cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, h);
 	nl_cb_set(h->cb, NL_CB_VALID, NL_CB_CUSTOM, on_valid, h);
+	nl_cb_set(h->cb, NL_CB_DUMP_INTR, NL_CB_CUSTOM, on_dump_intr, h);
 	if (monitor) {
 		nl_cb_set(h->cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, any_seq, NULL);
 		nl_socket_set_nonblocking(h->sk);
@@ -271,6 +279,7 @@ static int transact(struct vac *h, struct nl_msg *msg,
 	h->err = 0;
 	h->done = false;
 	h->cb_ret = 0;
+	h->intr = false;
 	h->parse = parse;
 	h->arg = arg;
 	ret = nl_send_auto(h->sk, msg);
@@ -384,19 +393,41 @@ static int one_instance(struct vac *h, struct nlmsghdr *nlh, void *arg)
 	return parse_instance(nlh, arg, NULL);
 }
 
-static int each_instance(struct vac *h, struct nlmsghdr *nlh, void *arg)
+/*
+ * A dump's objects, kept until the dump is known not to have been
+ * interrupted by a change (NLM_F_DUMP_INTR), then handed to the caller.
+ */
+struct collect {
+	char *items;
+	size_t size, n, cap;
+};
+
+static int collect_add(struct collect *c, const void *item)
 {
-	struct each *e = arg;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 64;
+		char *items = realloc(c->items, cap * c->size);
+
+		if (!items)
+			return -ENOMEM;
+		c->items = items;
+		c->cap = cap;
+	}
+	memcpy(c->items + c->n++ * c->size, item, c->size);
+	return 0;
+}
+
+static int collect_instance(struct vac *h, struct nlmsghdr *nlh, void *arg)
+{
 	struct vac_instance_info in;
 	int ret = parse_instance(nlh, &in, NULL);
 
-	return ret ? ret : ((int (*)(const struct vac_instance_info *, void *))e->cb)(&in, e->arg);
+	return ret ? ret : collect_add(arg, &in);
 }
 
-static int each_run(struct vac *h, struct nlmsghdr *nlh, void *arg)
+static int collect_runs(struct vac *h, struct nlmsghdr *nlh, void *arg)
 {
 	struct genlmsghdr *gh = nlmsg_data(nlh);
-	struct each *e = arg;
 	struct nlattr *a;
 	int rem, ret;
 
@@ -415,11 +446,37 @@ static int each_run(struct vac *h, struct nlmsghdr *nlh, void *arg)
 		run.count = nla_get_u32(t[VAC_A_ALLOC_COUNT]);
 		if (t[VAC_A_ALLOC_MSR])
 			run.msr = nla_get_u32(t[VAC_A_ALLOC_MSR]);
-		ret = ((int (*)(const struct vac_alloc_run *, void *))e->cb)(&run, e->arg);
+		ret = collect_add(arg, &run);
 		if (ret)
 			return ret;
 	}
 	return 0;
+}
+
+#define DUMP_TRIES	5
+
+/*
+ * Dump into @c until a dump comes through unchanged, then hand each
+ * object to @cb (a non-zero return stops and is returned).
+ */
+static int consistent_dump(struct vac *h, struct nl_msg *(*req)(struct vac *, const char *),
+			   const char *name,
+			   int (*parse)(struct vac *, struct nlmsghdr *, void *),
+			   size_t size, int (*cb)(const void *, void *), void *arg)
+{
+	struct collect c = { .size = size };
+	int ret = -EAGAIN, tries;
+
+	for (tries = 0; tries < DUMP_TRIES && ret == -EAGAIN; tries++) {
+		c.n = 0;
+		ret = transact(h, req(h, name), parse, &c);
+		if (!ret && h->intr)
+			ret = -EAGAIN;
+	}
+	for (size_t i = 0; !ret && i < c.n; i++)
+		ret = cb(c.items + i * c.size, arg);
+	free(c.items);
+	return ret;
 }
 
 static struct nl_msg *name_request(struct vac *h, uint8_t cmd, int flags,
@@ -474,14 +531,18 @@ VAC_EXPORT int vac_instance_get(struct vac *h, const char *name,
 	return ret;
 }
 
+static struct nl_msg *instance_dump_request(struct vac *h, const char *unused)
+{
+	return request(h, VAC_CMD_INSTANCE_GET, NLM_F_DUMP);
+}
+
 VAC_EXPORT int vac_instance_dump(struct vac *h,
 				 int (*cb)(const struct vac_instance_info *, void *),
 				 void *arg)
 {
-	struct each e = { (void *)cb, arg };
-
-	return transact(h, request(h, VAC_CMD_INSTANCE_GET, NLM_F_DUMP),
-			each_instance, &e);
+	return consistent_dump(h, instance_dump_request, NULL, collect_instance,
+			       sizeof(struct vac_instance_info),
+			       (int (*)(const void *, void *))cb, arg);
 }
 
 VAC_EXPORT int vac_instance_declare(struct vac *h, const char *name)
@@ -519,14 +580,18 @@ VAC_EXPORT int vac_quota_set(struct vac *h, const char *name,
 	return transact(h, msg, NULL, NULL);
 }
 
+static struct nl_msg *alloc_dump_request(struct vac *h, const char *name)
+{
+	return name_request(h, VAC_CMD_ALLOC_GET, NLM_F_DUMP, name);
+}
+
 VAC_EXPORT int vac_alloc_dump(struct vac *h, const char *name,
 			      int (*cb)(const struct vac_alloc_run *, void *),
 			      void *arg)
 {
-	struct each e = { (void *)cb, arg };
-
-	return transact(h, name_request(h, VAC_CMD_ALLOC_GET, NLM_F_DUMP, name),
-			each_run, &e);
+	return consistent_dump(h, alloc_dump_request, name, collect_runs,
+			       sizeof(struct vac_alloc_run),
+			       (int (*)(const void *, void *))cb, arg);
 }
 
 VAC_EXPORT int vac_send_raw(struct vac *h, uint8_t cmd, int flags,

@@ -115,6 +115,13 @@ int vac_resource_dump(struct vac *h,
 
 int vac_instance_get(struct vac *h, const char *name,
 		     struct vac_instance_info *out);
+/*
+ * Every instance, each once, as the kernel had them at one moment: a dump
+ * the kernel flags as changed midway (an instance declared, deleted,
+ * registered, unregistered or its quotas set meanwhile) is taken again
+ * before @cb sees anything; -EAGAIN if that kept happening.  The same for
+ * vac_alloc_dump().
+ */
 int vac_instance_dump(struct vac *h,
 		      int (*cb)(const struct vac_instance_info *, void *),
 		      void *arg);

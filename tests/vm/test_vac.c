@@ -16,10 +16,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cpuid.h>
+#include <linux/capability.h>
 #include <cmocka.h>
 
 #include <netlink/msg.h>
 #include <netlink/attr.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
 
 #include "vt.h"
 
@@ -476,6 +479,57 @@ static void dump_of_1000_instances_resumes(void **state)
 		assert_true(seen[i]);
 }
 
+/*
+ * An instance declared while a dump is half read: a later message of the
+ * dump carries NLM_F_DUMP_INTR (genl_dump_check_consistent), and libvac,
+ * which takes such a dump again, still hands out each instance once.
+ */
+static void dump_changed_midway_is_flagged(void **state)
+{
+	static struct vac_instance_info all[400];
+	struct nl_sock *sk = nl_socket_alloc();
+	char name[VAC_NAME_LEN];
+	bool first = true, intr_first = false, intr = false, done = false;
+	struct nl_msg *msg;
+	int fam, n;
+
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "inst_%04d", i);
+		assert_int_equal(vac_instance_declare(NL(state), name), 0);
+	}
+	assert_int_equal(genl_connect(sk), 0);
+	fam = genl_ctrl_resolve(sk, VAC_FAMILY_NAME);
+	msg = nlmsg_alloc();
+	assert_non_null(genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, fam, 0,
+				    NLM_F_DUMP, VAC_CMD_INSTANCE_GET, VAC_FAMILY_VERSION));
+	assert_true(nl_send_auto(sk, msg) >= 0);
+	nlmsg_free(msg);
+	while (!done) {
+		struct sockaddr_nl peer;
+		unsigned char *buf = NULL;
+		struct nlmsghdr *nlh;
+		int len = nl_recv(sk, &peer, &buf, NULL);
+
+		assert_true(len > 0);
+		for (nlh = (struct nlmsghdr *)buf; nlmsg_ok(nlh, len); nlh = nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_type == NLMSG_DONE)
+				done = true;
+			else if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+				*(first ? &intr_first : &intr) = true;
+		}
+		free(buf);
+		/* One datagram of the dump read: now change what it shows. */
+		if (first)
+			assert_int_equal(vac_instance_declare(NL(state), "kvm_mid"), 0);
+		first = false;
+	}
+	nl_socket_free(sk);
+	assert_false(intr_first);
+	assert_true(intr);
+	n = vt_dump(NL(state), all, 400);
+	assert_int_equal(n, 301);
+}
+
 /* ---- rmmod ---- */
 
 static void rmmod_refused_while_registered(void **state)
@@ -489,45 +543,80 @@ static void rmmod_refused_while_registered(void **state)
 
 /* ---- permissions ---- */
 
-static void changes_need_cap_net_admin(void **state)
+/*
+ * In a child as nobody with @caps: every change refused with the reason,
+ * reads and the monitor group open.  0, or the number of the first check
+ * that failed.
+ */
+static int unprivileged_child(uint64_t caps, int ready_fd)
 {
+	struct vac *u, *mon;
+	struct vac_instance_info in;
+	struct vac_resource_info r;
+	struct vac_event ev;
+
+#define CHECK(n, cond) do { if (!(cond)) return n; } while (0)
+	CHECK(1, !vt_become_nobody(caps));
+	CHECK(2, !vac_open(&u));
+	CHECK(3, vac_instance_declare(u, "kvm_x") == -EPERM);
+	CHECK(4, strstr(vac_errmsg(u), "CAP_SYS_ADMIN"));
+	CHECK(5, vac_instance_delete(u, "kvm_a") == -EPERM);
+	CHECK(6, vt_quota(u, "kvm_a", "vpids=1", false) == -EPERM);
+	CHECK(7, vt_quota(u, "kvm_a", "asids=0", true) == -EPERM);
+	CHECK(8, strstr(vac_errmsg(u), "CAP_SYS_ADMIN"));
+	/* reads are open, and so is the group that carries the same objects */
+	CHECK(9, !vac_instance_get(u, "kvm_a", &in));
+	CHECK(10, !vac_resource_get(u, VAC_RES_VPIDS, &r));
+	vac_close(u);
+	CHECK(11, !vac_monitor_open(&mon));
+	CHECK(12, write(ready_fd, "x", 1) == 1);
+	CHECK(13, !vt_event(mon, &ev, 5000));
+	CHECK(14, ev.type == VAC_EVENT_QUOTA && !strcmp(ev.inst.name, "kvm_a"));
+#undef CHECK
+	vac_close(mon);
+	return 0;
+}
+
+static void changes_need_cap_sys_admin(void **state)
+{
+	static const uint64_t who[] = {
+		1ULL << CAP_NET_ADMIN,	/* a network daemon's capability */
+		0,			/* none at all */
+	};
 	struct vac *nl = NL(state);
 	struct vac_instance_info before[4], after[4];
-	pid_t pid;
-	int st;
 
 	assert_int_equal(vac_instance_declare(nl, "kvm_a"), 0);
-	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=5", false), 0);
-	assert_int_equal(vt_dump(nl, before, 4), 1);
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=5 asids=2", false), 0);
+	for (size_t i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
+		int fds[2], st;
+		char c;
+		pid_t pid;
 
-	pid = fork();
-	if (pid == 0) {
-		struct vac *u;
-		struct vac_instance_info in;
-		struct vac_resource_info r;
-		int bad = 0;
-
-		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
-			_exit(100);
-		if (vac_open(&u))
-			_exit(101);
-		bad |= (vac_instance_declare(u, "kvm_x") != -EPERM) << 0;
-		bad |= (vac_instance_delete(u, "kvm_a") != -EPERM) << 1;
-		bad |= (vt_quota(u, "kvm_a", "vpids=1", false) != -EPERM) << 2;
-		bad |= (vt_quota(u, "kvm_a", "vpids=1", true) != -EPERM) << 3;
-		/* reads are open */
-		bad |= (vac_instance_get(u, "kvm_a", &in) != 0) << 4;
-		bad |= (vac_resource_get(u, VAC_RES_VPIDS, &r) != 0) << 5;
-		vac_close(u);
-		/* events name instances: listening needs CAP_NET_ADMIN */
-		bad |= (vac_monitor_open(&u) != -EPERM) << 6;
-		_exit(bad);
+		assert_int_equal(vt_dump(nl, before, 4), 1);
+		assert_int_equal(pipe(fds), 0);
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			close(fds[0]);
+			_exit(unprivileged_child(who[i], fds[1]));
+		}
+		close(fds[1]);
+		/* Subscribed: a change for it to see. */
+		if (read(fds[0], &c, 1) == 1)
+			assert_int_equal(vt_quota(nl, "kvm_a", "vpids=6", false), 0);
+		close(fds[0]);
+		assert_int_equal(waitpid(pid, &st, 0), pid);
+		assert_true(WIFEXITED(st));
+		if (WEXITSTATUS(st))
+			fail_msg("capabilities %#llx: check %d failed",
+				 (unsigned long long)who[i], WEXITSTATUS(st));
+		assert_int_equal(vt_dump(nl, after, 4), 1);
+		/* Nothing changed but the parent's own quota change. */
+		after[0].usage[VAC_RES_VPIDS].quota = before[0].usage[VAC_RES_VPIDS].quota;
+		assert_memory_equal(before, after, sizeof(before[0]));
+		assert_int_equal(vt_quota(nl, "kvm_a", "vpids=5", false), 0);
 	}
-	assert_int_equal(waitpid(pid, &st, 0), pid);
-	assert_true(WIFEXITED(st));
-	assert_int_equal(WEXITSTATUS(st), 0);
-	assert_int_equal(vt_dump(nl, after, 4), 1);
-	assert_memory_equal(before, after, sizeof(before[0]));
 }
 
 /* ---- malformed requests ---- */
@@ -660,6 +749,37 @@ static void malformed_requests_rejected_with_reason(void **state)
 	assert_int_equal(wrong, 0);
 	assert_int_equal(vt_dump(nl, after, 4), 1);
 	assert_memory_equal(before, after, sizeof(before[0]));
+}
+
+/* The genetlink header's reserved byte must be zero (resv_start_op 0). */
+static void reserved_header_byte_is_checked(void **state)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	struct nl_msg *msg;
+	struct genlmsghdr *gh;
+	int fam;
+
+	assert_non_null(sk);
+	assert_int_equal(genl_connect(sk), 0);
+	fam = genl_ctrl_resolve(sk, VAC_FAMILY_NAME);
+	assert_true(fam > 0);
+	for (int reserved = 1; reserved >= 0; reserved--) {
+		msg = nlmsg_alloc();
+		assert_non_null(genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, fam, 0,
+					    0, VAC_CMD_INSTANCE_NEW, VAC_FAMILY_VERSION));
+		gh = nlmsg_data(nlmsg_hdr(msg));
+		gh->reserved = reserved;
+		assert_int_equal(nla_put_string(msg, VAC_A_INST_NAME, "kvm_r"), 0);
+		assert_true(nl_send_auto(sk, msg) >= 0);
+		nlmsg_free(msg);
+		if (reserved)
+			assert_int_equal(nl_wait_for_ack(sk), -NLE_INVAL);
+		else
+			assert_int_equal(nl_wait_for_ack(sk), 0);
+	}
+	nl_socket_free(sk);
+	/* Only the request with the byte clear declared it. */
+	assert_int_equal(vac_instance_delete(NL(state), "kvm_r"), 0);
 }
 
 /* ---- notifications ---- */
@@ -899,9 +1019,11 @@ int main(void)
 		T(shrink_below_used_refused_unless_forced),
 		T(asid_ranges_are_disjoint_and_owners_told),
 		T(dump_of_1000_instances_resumes),
+		T(dump_changed_midway_is_flagged),
 		T(rmmod_refused_while_registered),
-		T(changes_need_cap_net_admin),
+		T(changes_need_cap_sys_admin),
 		T(malformed_requests_rejected_with_reason),
+		T(reserved_header_byte_is_checked),
 		T(notifications_for_each_change),
 		T(allocation_dump_lists_runs_and_msr_slots),
 		T(allocation_dump_of_many_runs_resumes),

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -57,6 +59,23 @@ void vt_unload_all(void)
 {
 	vt_rmmod("vac_test");
 	vt_rmmod("vac");
+}
+
+int vt_become_nobody(uint64_t caps)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = {
+		{ .effective = (uint32_t)caps, .permitted = (uint32_t)caps },
+		{ .effective = caps >> 32, .permitted = caps >> 32 },
+	};
+
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) ||
+	    setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534) ||
+	    syscall(SYS_capset, &hdr, data))
+		return -errno;
+	return 0;
 }
 
 int vt_vac_check(void)

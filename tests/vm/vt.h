@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "libvac.h"
 
 /* modules */
@@ -19,6 +20,12 @@ int vt_load_test(const char *params);
 void vt_unload_all(void);
 /* debugfs self-check of vac.ko: 0 when it reports "ok" */
 int vt_vac_check(void);
+/*
+ * Become uid/gid 65534 with only the capabilities in @caps (a mask of
+ * 1 << CAP_*) effective and permitted: 0 or a negative errno.  For a
+ * forked child.
+ */
+int vt_become_nobody(uint64_t caps);
 
 /* test module: returns 0 or a negative errno; output in @out if given */
 int vt_ctl(char *out, size_t outlen, const char *fmt, ...)
