@@ -289,6 +289,33 @@ int vac_id_free(struct vac_instance *vi, enum vac_res kind, u32 id)
 }
 EXPORT_SYMBOL_GPL(vac_id_free);
 
+int vac_id_quarantine(struct vac_instance *vi, enum vac_res kind, u32 id)
+{
+	int ret;
+
+	spin_lock(&vac_id_lock);
+	ret = vac_core_quarantine(&vac_core, vi->ci, kind, id);
+	spin_unlock(&vac_id_lock);
+	if (!ret)
+		pr_notice("%s: %s %u quarantined until a flush succeeds\n",
+			  vi->ci->name, vac_kind_names[kind], id);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vac_id_quarantine);
+
+void vac_id_release_quarantined(enum vac_res kind)
+{
+	u32 n;
+
+	spin_lock(&vac_id_lock);
+	n = vac_core_release_quarantined(&vac_core, kind);
+	spin_unlock(&vac_id_lock);
+	if (n)
+		pr_notice("%u quarantined %s free again\n", n,
+			  kind < VAC_NR_KINDS ? vac_kind_names[kind] : "IDs");
+}
+EXPORT_SYMBOL_GPL(vac_id_release_quarantined);
+
 void vac_asid_range(struct vac_instance *vi, u32 *base, u32 *len)
 {
 	spin_lock(&vac_id_lock);

@@ -59,7 +59,7 @@ static int vac_nl_res_fill(struct sk_buff *skb, u32 kind, u32 portid,
 			   u32 seq, int flags)
 {
 	const struct vac_kind *kd = &vac_core.kind[kind];
-	u32 reserved, used;
+	u32 reserved, used, quarantined;
 	void *hdr;
 
 	hdr = genlmsg_put(skb, portid, seq, &vac_nl_family, flags,
@@ -69,6 +69,7 @@ static int vac_nl_res_fill(struct sk_buff *skb, u32 kind, u32 portid,
 	spin_lock(&vac_id_lock);
 	reserved = kd->reserved;
 	used = kd->used;
+	quarantined = kd->quarantined;
 	spin_unlock(&vac_id_lock);
 	if (nla_put_u32(skb, VAC_A_RES_KIND, kind) ||
 	    nla_put_string(skb, VAC_A_RES_NAME, vac_kind_names[kind]) ||
@@ -77,6 +78,7 @@ static int vac_nl_res_fill(struct sk_buff *skb, u32 kind, u32 portid,
 	    nla_put_u32(skb, VAC_A_RES_FIRST, kd->first) ||
 	    nla_put_u32(skb, VAC_A_RES_RESERVED, reserved) ||
 	    nla_put_u32(skb, VAC_A_RES_USED, used) ||
+	    nla_put_u32(skb, VAC_A_RES_QUARANTINED, quarantined) ||
 	    (vac_overridden[kind] && nla_put_flag(skb, VAC_A_RES_OVERRIDDEN)))
 		goto cancel;
 	genlmsg_end(skb, hdr);

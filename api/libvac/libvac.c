@@ -314,6 +314,7 @@ static int parse_resource(struct nlmsghdr *nlh, struct vac_resource_info *r)
 	r->first = U32(VAC_A_RES_FIRST);
 	r->reserved = U32(VAC_A_RES_RESERVED);
 	r->used = U32(VAC_A_RES_USED);
+	r->quarantined = U32(VAC_A_RES_QUARANTINED);
 #undef U32
 	r->overridden = tb[VAC_A_RES_OVERRIDDEN];
 	return 0;

@@ -35,6 +35,7 @@ struct vac_resource_info {
 	uint32_t reserved;	/* sum of all quotas */
 	uint32_t used;		/* sum of all used */
 	bool overridden;	/* capacity set by module parameter */
+	uint32_t quarantined;	/* held by nobody, usable by nobody yet */
 };
 
 struct vac_usage {

@@ -58,6 +58,19 @@ int vac_id_claim(struct vac_instance *inst, enum vac_res kind, u32 id);
 /* -ENOENT if the instance does not hold @id. */
 int vac_id_free(struct vac_instance *inst, enum vac_res kind, u32 id);
 
+/*
+ * An ID @inst holds that nobody can reuse yet (an SEV or SEV-ES ASID whose
+ * DF_FLUSH failed): VAC takes it from @inst and keeps it from everybody,
+ * reported as quarantined, until vac_id_release_quarantined().  0 or
+ * -ENOENT (not held), -EINVAL (kind).  Takes a spinlock.
+ */
+int vac_id_quarantine(struct vac_instance *inst, enum vac_res kind, u32 id);
+/*
+ * A DF_FLUSH succeeded, by any KVM build: every quarantined ID of @kind
+ * is free again.  Takes a spinlock.
+ */
+void vac_id_release_quarantined(enum vac_res kind);
+
 /* The instance's ASID range for its per-CPU generation allocator. */
 void vac_asid_range(struct vac_instance *inst, u32 *base, u32 *len);
 
@@ -114,7 +127,8 @@ struct page *vac_svm_hsave_page(int cpu);
  * fails if any DEACTIVATE ran since its WBINVD, whichever KVM module
  * issued them.  Take it for read around DEACTIVATE, for write around
  * WBINVD plus DF_FLUSH.  A module gives a freed SEV or SEV-ES ASID back
- * (vac_id_free) only after a DF_FLUSH.
+ * (vac_id_free) only after a DF_FLUSH, and quarantines it
+ * (vac_id_quarantine) when it unloads after a failed one.
  */
 extern struct rw_semaphore vac_sev_deactivate_lock;
 

@@ -13,6 +13,8 @@
  *   claim NAME KIND ID       free NAME KIND ID|all
  *   msr_get NAME MSR         -> slot       msr_put NAME MSR
  *   range NAME               -> "BASE LEN CALLS" as last told by VAC
+ *   quarantine NAME KIND ID  (an ID NAME holds)
+ *   release_quarantined KIND
  *   stress NAME KIND THREADS ITERS HOLD
  *                            -> "allocs=A refused=R dup=D max_held=M"
  *   svm_enable NAME | svm_disable NAME   (on every CPU)
@@ -744,6 +746,13 @@ static int vt_exec(char *line)
 		return vt_exec_bench(argc, argv);
 	if (argc < 2)
 		return -EINVAL;
+	if (!strcmp(argv[0], "release_quarantined")) {
+		kind = vt_kind(argv[1]);
+		if (kind < 0)
+			return kind;
+		vac_id_release_quarantined(kind);
+		return 0;
+	}
 	if (!strcmp(argv[0], "register"))
 		return vt_register(argv[1]);
 	t = vt_find(argv[1]);
@@ -801,6 +810,12 @@ static int vt_exec(char *line)
 		return vt_alloc(t, kind, a[0]);
 	if (!strcmp(argv[0], "free") && argc == 4)
 		return vt_free(t, kind, argv[3]);
+	if (!strcmp(argv[0], "quarantine") && argc == 4) {
+		ret = vac_id_quarantine(t->vi, kind, a[0]);
+		if (!ret && a[0] < VT_MAX_ID)
+			clear_bit(a[0], t->held[kind]);
+		return ret;
+	}
 	if (!strcmp(argv[0], "claim") && argc == 4) {
 		ret = vac_id_claim(t->vi, kind, a[0]);
 		if (!ret && a[0] < VT_MAX_ID)

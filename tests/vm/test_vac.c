@@ -251,6 +251,45 @@ static void register_unregister_keeps_quota(void **state)
 	assert_int_equal(in.usage[VAC_RES_VPIDS].used, 0);
 }
 
+/*
+ * A build whose SEV flush failed at unload hands the unflushed ASIDs to
+ * the quarantine: nobody gets them, the listing shows them, until a
+ * flush succeeds (the test module stands in for both events).
+ */
+static void quarantined_ids_are_nobodys_until_released(void **state)
+{
+	struct vac *nl = NL(state);
+	struct vac_resource_info r;
+	struct vac_instance_info in;
+	char out[128];
+
+	assert_int_equal(vt_load_test("instances=kvm_a,kvm_b"), 0);
+	assert_int_equal(vt_quota(nl, "kvm_a", "sev_asids=2", false), 0);
+	assert_int_equal(vt_quota(nl, "kvm_b", "sev_asids=2", false), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_a sev_asids 2"), 0);
+	assert_string_equal(out, "5 6 ");
+	assert_int_equal(vt_ctl(NULL, 0, "quarantine kvm_a sev_asids 5"), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "quarantine kvm_a sev_asids 5"), -ENOENT);
+	assert_int_equal(vt_ctl(NULL, 0, "quarantine kvm_b sev_asids 6"), -ENOENT);
+	assert_int_equal(vac_resource_get(nl, VAC_RES_SEV_ASIDS, &r), 0);
+	assert_int_equal(r.quarantined, 1);
+	assert_int_equal(r.used, 1);
+	assert_int_equal(vac_instance_get(nl, "kvm_a", &in), 0);
+	assert_int_equal(in.usage[VAC_RES_SEV_ASIDS].used, 1);
+	/* Its build gone, the ASID stays out of reach. */
+	assert_int_equal(vt_ctl(NULL, 0, "unregister kvm_a"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_b sev_asids 2"), 0);
+	assert_string_equal(out, "6 7 ");
+	assert_int_equal(vt_ctl(NULL, 0, "free kvm_b sev_asids 7"), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "claim kvm_b sev_asids 5"), -EBUSY);
+	assert_int_equal(vt_vac_check(), 0);
+	/* A flush succeeded somewhere: it is free again. */
+	assert_int_equal(vt_ctl(NULL, 0, "release_quarantined sev_asids"), 0);
+	assert_int_equal(vac_resource_get(nl, VAC_RES_SEV_ASIDS, &r), 0);
+	assert_int_equal(r.quarantined, 0);
+	assert_int_equal(vt_ctl(NULL, 0, "claim kvm_b sev_asids 5"), 0);
+}
+
 /* ---- quotas ---- */
 
 static void quota_set_is_all_or_nothing(void **state)
@@ -1013,6 +1052,7 @@ int main(void)
 		T(override_above_the_hardware_is_clamped),
 		T(declare_get_delete),
 		T(register_unregister_keeps_quota),
+		T(quarantined_ids_are_nobodys_until_released),
 		T(quota_set_is_all_or_nothing),
 		T(sum_of_quotas_never_exceeds_capacity),
 		T(refusal_over_quota_counts_failcnt),
