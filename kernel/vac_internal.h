@@ -2,6 +2,7 @@
 #ifndef VAC_INTERNAL_H
 #define VAC_INTERNAL_H
 
+#include <linux/cpumask.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -12,8 +13,10 @@
 /*
  * vac_lock serialises configuration: netlink changes, registration, the
  * instance table and ASID range callbacks.  vac_id_lock guards what the
- * allocation paths touch (ID maps, usage counters, ASID bases) and nests
- * inside vac_lock.
+ * allocation paths touch (ID maps, usage counters, ASID bases, each
+ * instance's published ASID range) and nests inside vac_lock.  Neither is
+ * taken in hard-IRQ context; the per-CPU SVM and user-return state is
+ * only touched on its own CPU with interrupts off.
  */
 extern struct mutex vac_lock;
 extern spinlock_t vac_id_lock;
@@ -26,6 +29,14 @@ struct vac_instance {
 	const struct vac_instance_ops *ops;
 	void *priv;
 	char module[MODULE_NAME_LEN];
+	/*
+	 * The ASID range the instance was last told (at registration, then
+	 * by asid_range_changed), under vac_id_lock.  The core's range may
+	 * be ahead of it while a quota change tells the owners in turn; a
+	 * range is published only once the ranges it takes from were let go.
+	 */
+	u32 asid_base, asid_len;
+	cpumask_var_t svm_cpus;		/* CPUs this instance enabled SVM on */
 };
 
 int vac_nl_init(void);

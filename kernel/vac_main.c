@@ -7,6 +7,8 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/cpu.h>
+#include <linux/cpuhotplug.h>
 #include <linux/debugfs.h>
 #include <linux/err.h>
 #include <linux/percpu.h>
@@ -176,6 +178,9 @@ static int vac_capacities(u32 cap[VAC_NR_KINDS])
 	return 0;
 }
 
+/* SVM users of each CPU: instances whose svm_cpus has the CPU. */
+static DEFINE_PER_CPU(unsigned int, vac_svm_refs);
+
 /* ---- in-kernel API ---- */
 
 struct vac_instance *vac_register(const char *name, struct module *owner,
@@ -191,6 +196,10 @@ struct vac_instance *vac_register(const char *name, struct module *owner,
 	vi = kzalloc(sizeof(*vi), GFP_KERNEL);
 	if (!vi)
 		return ERR_PTR(-ENOMEM);
+	if (!zalloc_cpumask_var(&vi->svm_cpus, GFP_KERNEL)) {
+		kfree(vi);
+		return ERR_PTR(-ENOMEM);
+	}
 	vi->ops = ops;
 	vi->priv = priv;
 	strscpy(vi->module, owner ? module_name(owner) : "kernel",
@@ -206,6 +215,12 @@ struct vac_instance *vac_register(const char *name, struct module *owner,
 	}
 	spin_lock(&vac_id_lock);
 	ret = vac_core_online(&vac_core, ci);
+	/*
+	 * No quota change is telling owners now (that runs under vac_lock):
+	 * the core's range is one every other owner has let go of.
+	 */
+	vi->asid_base = ci->asid_base;
+	vi->asid_len = ci->usage[VAC_RES_ASIDS].quota;
 	spin_unlock(&vac_id_lock);
 	if (ret)
 		goto err_unlock;
@@ -219,14 +234,35 @@ struct vac_instance *vac_register(const char *name, struct module *owner,
 
 err_unlock:
 	mutex_unlock(&vac_lock);
+	free_cpumask_var(vi->svm_cpus);
 	kfree(vi);
 	return ERR_PTR(ret);
 }
 EXPORT_SYMBOL_GPL(vac_register);
 
+static void vac_svm_drop_cpu(void *vi);
+
 void vac_unregister(struct vac_instance *vi)
 {
 	struct vac_core_inst *ci = vi->ci;
+
+	/*
+	 * A build disables SVM on every CPU before it unregisters; one that
+	 * did not would keep SVM on for nobody, and its count would keep the
+	 * last real user's disable from switching it off.
+	 */
+	cpus_read_lock();
+	if (!cpumask_empty(vi->svm_cpus)) {
+		int cpu;
+
+		pr_err("%s unregisters with SVM still enabled on CPUs %*pbl: disabling it\n",
+		       ci->name, cpumask_pr_args(vi->svm_cpus));
+		on_each_cpu_mask(vi->svm_cpus, vac_svm_drop_cpu, vi, 1);
+		/* Offline CPUs: SVM went with them; only the count is left. */
+		for_each_cpu(cpu, vi->svm_cpus)
+			per_cpu(vac_svm_refs, cpu)--;
+	}
+	cpus_read_unlock();
 
 	mutex_lock(&vac_lock);
 	spin_lock(&vac_id_lock);
@@ -235,6 +271,7 @@ void vac_unregister(struct vac_instance *vi)
 	ci->priv = NULL;
 	vac_nl_notify(ci, VAC_CMD_INSTANCE_OFFLINE_NTF, GFP_KERNEL);
 	mutex_unlock(&vac_lock);
+	free_cpumask_var(vi->svm_cpus);
 	kfree(vi);
 	module_put(THIS_MODULE);
 }
@@ -319,8 +356,8 @@ EXPORT_SYMBOL_GPL(vac_id_release_quarantined);
 void vac_asid_range(struct vac_instance *vi, u32 *base, u32 *len)
 {
 	spin_lock(&vac_id_lock);
-	*base = vi->ci->asid_base;
-	*len = vi->ci->usage[VAC_RES_ASIDS].quota;
+	*base = vi->asid_base;
+	*len = vi->asid_len;
 	spin_unlock(&vac_id_lock);
 }
 EXPORT_SYMBOL_GPL(vac_asid_range);
@@ -373,20 +410,26 @@ static void vac_uret_restore(struct vac_uret_value *v)
 	}
 }
 
-static void vac_on_user_return(struct user_return_notifier *urn)
+/* The host values back, and the notifier off this CPU's list. */
+static void vac_uret_drop(struct vac_uret_cpu *c)
 {
-	struct vac_uret_cpu *c = container_of(urn, struct vac_uret_cpu, urn);
-	unsigned long flags;
 	int i;
 
-	/* Also called from an IPI at module exit. */
-	local_irq_save(flags);
+	lockdep_assert_irqs_disabled();
 	if (c->registered) {
 		c->registered = false;
-		user_return_notifier_unregister(urn);
+		user_return_notifier_unregister(&c->urn);
 	}
 	for (i = 0; i < VAC_URET_MSR_SLOTS; i++)
 		vac_uret_restore(&c->v[i]);
+}
+
+static void vac_on_user_return(struct user_return_notifier *urn)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	vac_uret_drop(container_of(urn, struct vac_uret_cpu, urn));
 	local_irq_restore(flags);
 }
 
@@ -401,7 +444,7 @@ int vac_uret_msr_set(struct vac_instance *vi, int slot, u64 value, u64 mask)
 	msr = READ_ONCE(vac_uret_msr_of[slot]);
 	v = &c->v[slot];
 	if (!v->valid || v->msr != msr) {
-		/* First use here, or the slot was freed and bound anew. */
+		/* First use here, or the slot was bound anew (vac_core.c). */
 		vac_uret_restore(v);
 		v->valid = false;
 		if (rdmsrl_safe(msr, &v->host))
@@ -425,14 +468,6 @@ int vac_uret_msr_set(struct vac_instance *vi, int slot, u64 value, u64 mask)
 }
 EXPORT_SYMBOL_GPL(vac_uret_msr_set);
 
-/* No instance is left: restore the host values and drop the notifiers. */
-static void vac_uret_exit_cpu(void *unused)
-{
-	struct vac_uret_cpu *c = this_cpu_ptr(&vac_uret);
-
-	vac_on_user_return(&c->urn);
-}
-
 void vac_apply_moves(struct vac_core_inst *target)
 {
 	u32 i;
@@ -442,6 +477,17 @@ void vac_apply_moves(struct vac_core_inst *target)
 		const struct vac_move *m = &vac_core.moves[i];
 		struct vac_instance *vi = m->inst->priv;
 
+		/*
+		 * The moves come in an order where every range before this
+		 * one let go of what this one takes: only now may its owner
+		 * (or vac_asid_range()) see it.
+		 */
+		if (vi) {
+			spin_lock(&vac_id_lock);
+			vi->asid_base = m->base;
+			vi->asid_len = m->len;
+			spin_unlock(&vac_id_lock);
+		}
 		if (vi && vi->ops && vi->ops->asid_range_changed)
 			vi->ops->asid_range_changed(vi, m->base, m->len);
 		if (m->inst != target)
@@ -451,51 +497,111 @@ void vac_apply_moves(struct vac_core_inst *target)
 
 /* ---- SVM enable, reference counted per CPU ---- */
 
-static DEFINE_PER_CPU(unsigned int, vac_svm_refs);
 static DEFINE_PER_CPU(struct page *, vac_hsave);
+
+#define VAC_TSC_RATIO_DEFAULT	(1ULL << 32)	/* 1.0 in 8.32 fixed point */
+
+/* 0 is no valid ratio: unknown, the next write always happens. */
+static DEFINE_PER_CPU(u64, vac_tsc_ratio);
+
+/* Interrupts off. */
+static void vac_tsc_ratio_write(u64 ratio)
+{
+	if (!boot_cpu_has(X86_FEATURE_TSCRATEMSR) ||
+	    ratio == __this_cpu_read(vac_tsc_ratio))
+		return;
+	wrmsrl(MSR_AMD64_TSC_RATIO, ratio);
+	__this_cpu_write(vac_tsc_ratio, ratio);
+}
+
+/*
+ * The enable and disable of this CPU's first and last user, with
+ * interrupts off: another module's enable or disable IPI must not come in
+ * between the count and the MSRs.
+ */
+static void vac_svm_on(u64 efer, struct page *hsave)
+{
+	wrmsrl(MSR_EFER, efer | EFER_SVME);
+	wrmsrl(MSR_VM_HSAVE_PA, __sme_set(page_to_phys(hsave)));
+	amd_pmu_enable_virt();
+	/* Every guest-state load sets its own; outside guests, the default. */
+	__this_cpu_write(vac_tsc_ratio, 0);
+	vac_tsc_ratio_write(VAC_TSC_RATIO_DEFAULT);
+}
+
+static void vac_svm_off(void)
+{
+	vac_tsc_ratio_write(VAC_TSC_RATIO_DEFAULT);
+	cpu_svm_disable();
+	amd_pmu_disable_virt();
+}
 
 int vac_svm_enable_cpu(struct vac_instance *vi)
 {
 	unsigned int *refs = this_cpu_ptr(&vac_svm_refs);
 	struct page *hsave = __this_cpu_read(vac_hsave);
+	int cpu = smp_processor_id();
+	unsigned long flags;
+	int ret = 0;
 	u64 efer;
 
 	if (!hsave)
 		return -EOPNOTSUPP;
-	if ((*refs)++)
-		return 0;
+	local_irq_save(flags);
+	/* Once per instance and CPU, however often the instance asks. */
+	if (cpumask_test_cpu(cpu, vi->svm_cpus))
+		goto out;
 	rdmsrl(MSR_EFER, efer);
-	if (efer & EFER_SVME) {
-		(*refs)--;
-		return -EBUSY;
+	if (!*refs) {
+		if (efer & EFER_SVME) {
+			ret = -EBUSY;	/* enabled by something outside VAC */
+			goto out;
+		}
+		vac_svm_on(efer, hsave);
+	} else if (!(efer & EFER_SVME)) {
+		/*
+		 * Counted but off: INIT cleared EFER on a CPU that went down
+		 * and came back while a user still counted on it.  Turn it
+		 * on again rather than let VMRUN fault.
+		 */
+		pr_err("CPU %d came back with SVM off under %u users: enabling it again\n",
+		       cpu, *refs);
+		vac_svm_on(efer, hsave);
 	}
-	wrmsrl(MSR_EFER, efer | EFER_SVME);
-	wrmsrl(MSR_VM_HSAVE_PA, __sme_set(page_to_phys(hsave)));
-	amd_pmu_enable_virt();
-	return 0;
+	(*refs)++;
+	cpumask_set_cpu(cpu, vi->svm_cpus);
+out:
+	local_irq_restore(flags);
+	return ret;
 }
 EXPORT_SYMBOL_GPL(vac_svm_enable_cpu);
 
 void vac_svm_disable_cpu(struct vac_instance *vi)
 {
 	unsigned int *refs = this_cpu_ptr(&vac_svm_refs);
+	unsigned long flags;
 
-	if (WARN_ON_ONCE(!*refs) || --(*refs))
-		return;
-	cpu_svm_disable();
-	amd_pmu_disable_virt();
+	local_irq_save(flags);
+	if (cpumask_test_and_clear_cpu(smp_processor_id(), vi->svm_cpus) &&
+	    !--(*refs))
+		vac_svm_off();
+	local_irq_restore(flags);
 }
 EXPORT_SYMBOL_GPL(vac_svm_disable_cpu);
 
-/* 0 is no valid ratio: the first write on each CPU always happens. */
-static DEFINE_PER_CPU(u64, vac_tsc_ratio);
+/* vac_unregister(): an instance that left SVM on here. */
+static void vac_svm_drop_cpu(void *vi)
+{
+	vac_svm_disable_cpu(vi);
+}
 
 void vac_svm_tsc_ratio_set(u64 ratio)
 {
-	if (ratio == __this_cpu_read(vac_tsc_ratio))
-		return;
-	wrmsrl(MSR_AMD64_TSC_RATIO, ratio);
-	__this_cpu_write(vac_tsc_ratio, ratio);
+	unsigned long flags;
+
+	local_irq_save(flags);
+	vac_tsc_ratio_write(ratio);
+	local_irq_restore(flags);
 }
 EXPORT_SYMBOL_GPL(vac_svm_tsc_ratio_set);
 
@@ -504,6 +610,33 @@ struct page *vac_svm_hsave_page(int cpu)
 	return per_cpu(vac_hsave, cpu);
 }
 EXPORT_SYMBOL_GPL(vac_svm_hsave_page);
+
+/* ---- CPU hotplug ---- */
+
+static enum cpuhp_state vac_cpuhp_state;
+
+/*
+ * A CPU going down (after the KVM builds' own callbacks, registered
+ * later), or every online CPU at unload: the host's user-return values
+ * go back, the notifier leaves the CPU's list, and what VAC knew of the
+ * MSRs is forgotten, since the CPU that comes back is reset and the
+ * kernel writes TSC_AUX anew.
+ */
+static int vac_cpu_down(unsigned int cpu)
+{
+	struct vac_uret_cpu *c;
+	unsigned long flags;
+	int i;
+
+	local_irq_save(flags);
+	c = this_cpu_ptr(&vac_uret);
+	vac_uret_drop(c);
+	for (i = 0; i < VAC_URET_MSR_SLOTS; i++)
+		c->v[i].valid = false;
+	__this_cpu_write(vac_tsc_ratio, 0);
+	local_irq_restore(flags);
+	return 0;
+}
 
 static void vac_svm_free(void)
 {
@@ -573,16 +706,24 @@ static int __init vac_init(void)
 	ret = vac_svm_init();
 	if (ret)
 		goto err_core;
+	/* Teardown only: a CPU that comes up needs nothing from VAC. */
+	ret = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "vac:online",
+					NULL, vac_cpu_down);
+	if (ret < 0)
+		goto err_svm;
+	vac_cpuhp_state = ret;
 	/* Last: from here on user space can reach us. */
 	ret = vac_nl_init();
 	if (ret)
-		goto err_svm;
+		goto err_cpuhp;
 	vac_debugfs = debugfs_create_dir("vac", NULL);
 	debugfs_create_file("check", 0400, vac_debugfs, NULL, &vac_check_fops);
 	pr_info("asids=%u sev_asids=%u sev_es_asids=%u vpids=%u pmu_counters=%u msr_slots=%u\n",
 		cap[0], cap[1], cap[2], cap[3], cap[4], cap[5]);
 	return 0;
 
+err_cpuhp:
+	cpuhp_remove_state_nocalls(vac_cpuhp_state);
 err_svm:
 	vac_svm_free();
 err_core:
@@ -595,7 +736,12 @@ static void __exit vac_exit(void)
 	/* No instance is registered: each holds a reference on us. */
 	debugfs_remove(vac_debugfs);
 	vac_nl_exit();
-	on_each_cpu(vac_uret_exit_cpu, NULL, 1);
+	/*
+	 * Every online CPU gives its user-return values back and drops the
+	 * notifier; CPUs that went down did so then.  Hotplug is held off
+	 * meanwhile, so no CPU comes back with our notifier on its list.
+	 */
+	cpuhp_remove_state(vac_cpuhp_state);
 	vac_svm_free();
 	vac_core_fini(&vac_core);
 }

@@ -5,7 +5,13 @@
  * counts in EAX and writes every value to an I/O port; the monitor checks
  * that each value is the previous one plus one and reports its progress.
  *
- * usage: vmm [-t SECONDS] [-i MILLISECONDS] [-s STATUS_FILE] [-p PORT] DEVICE
+ * With -a AUX the vCPU's TSC_AUX is AUX and the guest also reads it back
+ * (RDTSCP) after every value, on PORT + 1: the monitor checks that it
+ * always sees AUX, i.e. that the host's user-return MSR handling loaded
+ * the guest's value before entry.
+ *
+ * usage: vmm [-t SECONDS] [-i MILLISECONDS] [-s STATUS_FILE] [-p PORT]
+ *            [-a AUX] DEVICE
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +30,7 @@
 #define GUEST_MEM_SIZE	0x10000
 #define GUEST_CODE	0x1000
 #define GUEST_PORT	0x10	/* default; -p picks another */
+#define MSR_TSC_AUX	0xc0000103
 
 /*
  *	mov	dx, 0x10
@@ -40,6 +47,37 @@ static const unsigned char guest_code[] = {
 	0xeb, 0xfa,
 };
 
+/*
+ *	mov	dx, PORT
+ *	xor	eax, eax
+ * 1:	inc	eax
+ *	out	dx, eax
+ *	mov	ebx, eax
+ *	rdtscp			; ecx = TSC_AUX
+ *	mov	eax, ecx
+ *	mov	dx, PORT + 1
+ *	out	dx, eax
+ *	mov	eax, ebx
+ *	mov	dx, PORT
+ *	jmp	1b
+ */
+static const unsigned char guest_code_aux[] = {
+	0xba, GUEST_PORT, 0x00,
+	0x66, 0x31, 0xc0,
+	0x66, 0x40,
+	0x66, 0xef,
+	0x66, 0x89, 0xc3,
+	0x0f, 0x01, 0xf9,
+	0x66, 0x89, 0xc8,
+	0xba, GUEST_PORT + 1, 0x00,
+	0x66, 0xef,
+	0x66, 0x89, 0xd8,
+	0xba, GUEST_PORT, 0x00,
+	0xeb, 0xe6,
+};
+/* Offsets of the mov dx immediates: PORT, PORT + 1, PORT. */
+static const int guest_code_aux_ports[][2] = { { 1, 0 }, { 20, 1 }, { 28, 0 } };
+
 struct vmm {
 	const char *dev;
 	int kvm_fd, vm_fd, vcpu_fd;
@@ -47,8 +85,10 @@ struct vmm {
 	size_t run_size;
 	void *mem;
 	uint16_t port;
+	int64_t aux;		/* -a: the guest's TSC_AUX, or -1 */
 	uint64_t exits;
 	uint32_t value;
+	uint64_t aux_reads;
 	double max_gap;		/* longest time between two exits */
 };
 
@@ -98,9 +138,21 @@ static int vmm_create(struct vmm *v)
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (v->mem == MAP_FAILED)
 		return fail(v, "mmap guest memory");
-	memcpy((char *)v->mem + GUEST_CODE, guest_code, sizeof(guest_code));
-	/* mov dx, imm16: the port */
-	memcpy((char *)v->mem + GUEST_CODE + 1, &v->port, sizeof(v->port));
+	if (v->aux < 0) {
+		memcpy((char *)v->mem + GUEST_CODE, guest_code, sizeof(guest_code));
+		/* mov dx, imm16: the port */
+		memcpy((char *)v->mem + GUEST_CODE + 1, &v->port, sizeof(v->port));
+	} else {
+		memcpy((char *)v->mem + GUEST_CODE, guest_code_aux,
+		       sizeof(guest_code_aux));
+		for (size_t i = 0; i < sizeof(guest_code_aux_ports) /
+				       sizeof(guest_code_aux_ports[0]); i++) {
+			uint16_t p = v->port + guest_code_aux_ports[i][1];
+
+			memcpy((char *)v->mem + GUEST_CODE + guest_code_aux_ports[i][0],
+			       &p, sizeof(p));
+		}
+	}
 	region.userspace_addr = (uintptr_t)v->mem;
 	if (ioctl(v->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return fail(v, "KVM_SET_USER_MEMORY_REGION");
@@ -115,6 +167,30 @@ static int vmm_create(struct vmm *v)
 		      v->vcpu_fd, 0);
 	if (v->run == MAP_FAILED)
 		return fail(v, "mmap kvm_run");
+	return 0;
+}
+
+/* The CPUID KVM supports (RDTSCP among it) and the guest's TSC_AUX. */
+static int vmm_set_aux(struct vmm *v)
+{
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[256];
+	} cpuid = { .c.nent = 256 };
+	struct {
+		struct kvm_msrs m;
+		struct kvm_msr_entry e[1];
+	} msrs = {
+		.m.nmsrs = 1,
+		.e[0] = { .index = MSR_TSC_AUX, .data = (uint64_t)v->aux },
+	};
+
+	if (ioctl(v->kvm_fd, KVM_GET_SUPPORTED_CPUID, &cpuid) < 0)
+		return fail(v, "KVM_GET_SUPPORTED_CPUID");
+	if (ioctl(v->vcpu_fd, KVM_SET_CPUID2, &cpuid) < 0)
+		return fail(v, "KVM_SET_CPUID2");
+	if (ioctl(v->vcpu_fd, KVM_SET_MSRS, &msrs) != 1)
+		return fail(v, "KVM_SET_MSRS TSC_AUX");
 	return 0;
 }
 
@@ -150,7 +226,8 @@ static int vmm_exit(struct vmm *v)
 			(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 		return -1;
 	}
-	if (run->io.direction != KVM_EXIT_IO_OUT || run->io.port != v->port ||
+	if (run->io.direction != KVM_EXIT_IO_OUT ||
+	    (run->io.port != v->port && (v->aux < 0 || run->io.port != v->port + 1)) ||
 	    run->io.size != 4 || run->io.count != 1) {
 		fprintf(stderr, "vmm: %s: unexpected I/O: dir %u port 0x%x size %u count %u\n",
 			v->dev, run->io.direction, run->io.port, run->io.size,
@@ -158,6 +235,15 @@ static int vmm_exit(struct vmm *v)
 		return -1;
 	}
 	memcpy(&value, (char *)run + run->io.data_offset, sizeof(value));
+	if (run->io.port == v->port + 1) {
+		if (value != (uint32_t)v->aux) {
+			fprintf(stderr, "vmm: %s: guest read TSC_AUX 0x%x, its value is 0x%x (after %u)\n",
+				v->dev, value, (uint32_t)v->aux, v->value);
+			return -1;
+		}
+		v->aux_reads++;
+		return 0;
+	}
 	if (value != v->value + 1) {
 		fprintf(stderr, "vmm: %s: guest wrote %u after %u\n", v->dev,
 			value, v->value);
@@ -177,8 +263,12 @@ static void vmm_report(const struct vmm *v, const char *status, double t)
 	char tmp[4096];
 	FILE *f;
 
-	printf("vmm: %s: %" PRIu64 " exits, guest counter %u, %.1f s, longest gap %.3f s\n",
+	printf("vmm: %s: %" PRIu64 " exits, guest counter %u, %.1f s, longest gap %.3f s",
 	       v->dev, v->exits, v->value, t, v->max_gap);
+	if (v->aux >= 0)
+		printf(", TSC_AUX 0x%x read back %" PRIu64 " times",
+		       (uint32_t)v->aux, v->aux_reads);
+	putchar('\n');
 	fflush(stdout);
 	if (!status)
 		return;
@@ -222,18 +312,21 @@ static int vmm_loop(struct vmm *v, double seconds, double interval,
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vmm [-t SECONDS] [-i MILLISECONDS] [-s STATUS_FILE] [-p PORT] DEVICE\n"
+	fprintf(f, "usage: vmm [-t SECONDS] [-i MILLISECONDS] [-s STATUS_FILE] [-p PORT] [-a AUX] DEVICE\n"
 		"Run a real-mode guest that counts on I/O port PORT (default 0x10) on\n"
 		"the KVM device DEVICE for SECONDS (default: until SIGTERM or SIGINT),\n"
 		"reporting progress every MILLISECONDS (default 1000) to stdout and\n"
-		"STATUS_FILE.\n");
+		"STATUS_FILE.  With -a the guest's TSC_AUX is AUX and the guest reads it\n"
+		"back (RDTSCP) on PORT + 1 after every value; any other value fails.\n");
 }
 
 int main(int argc, char **argv)
 {
 	struct vmm v = {
 		.kvm_fd = -1, .vm_fd = -1, .vcpu_fd = -1, .port = GUEST_PORT,
+		.aux = -1,
 	};
+	unsigned long aux;
 	unsigned long port;
 	double seconds = 0, interval = 1;
 	const char *status = NULL;
@@ -241,7 +334,7 @@ int main(int argc, char **argv)
 	char *end;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "t:i:s:p:h")) != -1) {
+	while ((opt = getopt(argc, argv, "t:i:s:p:a:h")) != -1) {
 		switch (opt) {
 		case 't':
 			seconds = strtod(optarg, &end);
@@ -268,6 +361,14 @@ int main(int argc, char **argv)
 			}
 			v.port = port;
 			break;
+		case 'a':
+			aux = strtoul(optarg, &end, 0);
+			if (*end || !*optarg || aux > 0xffffffffUL) {
+				fprintf(stderr, "vmm: bad -a '%s'\n", optarg);
+				return 2;
+			}
+			v.aux = aux;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -284,7 +385,11 @@ int main(int argc, char **argv)
 	/* No SA_RESTART: KVM_RUN returns EINTR and the loop sees stop. */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	if (vmm_create(&v) || vmm_reset(&v))
+	if (v.aux >= 0 && v.port == 0xffff) {
+		fprintf(stderr, "vmm: -a needs PORT + 1 free: -p below 0xffff\n");
+		return 2;
+	}
+	if (vmm_create(&v) || (v.aux >= 0 && vmm_set_aux(&v)) || vmm_reset(&v))
 		return 1;
 	return vmm_loop(&v, seconds, interval, status) ? 1 : 0;
 }

@@ -71,7 +71,11 @@ int vac_id_quarantine(struct vac_instance *inst, enum vac_res kind, u32 id);
  */
 void vac_id_release_quarantined(enum vac_res kind);
 
-/* The instance's ASID range for its per-CPU generation allocator. */
+/*
+ * The instance's ASID range for its per-CPU generation allocator: the
+ * range it was last told (at registration or by asid_range_changed), so
+ * never one another instance may still be using.
+ */
 void vac_asid_range(struct vac_instance *inst, u32 *base, u32 *len);
 
 /*
@@ -95,12 +99,17 @@ int vac_uret_msr_set(struct vac_instance *inst, int slot, u64 value, u64 mask);
 
 /*
  * SVM on the calling CPU (preemption disabled, as in KVM's hardware
- * enable), reference counted across instances: the first enable sets
- * EFER.SVME, points VM_HSAVE_PA at VAC's host save area and tells perf
- * to count host-only (amd_pmu_enable_virt), the last disable undoes all
- * three, so one KVM unloading does not switch SVM off under another.
- * -EOPNOTSUPP without SVM, -EBUSY if something outside VAC already
- * enabled SVM on this CPU.
+ * enable), reference counted across instances, each instance counted
+ * once per CPU however often it asks: the first enable sets EFER.SVME,
+ * points VM_HSAVE_PA at VAC's host save area, tells perf to count
+ * host-only (amd_pmu_enable_virt) and sets the default TSC ratio; the
+ * last disable undoes it all, so one KVM unloading does not switch SVM
+ * off under another.  Safe against another module's enable or disable
+ * IPI on the same CPU.  An enable that finds SVM off under a count (a CPU
+ * reset by going offline while a caller forgot to disable) turns it on
+ * again.  -EOPNOTSUPP without SVM, -EBUSY if something outside VAC
+ * already enabled SVM on this CPU.  A KVM build disables on every CPU
+ * before vac_unregister(); what it leaves on, VAC disables then.
  */
 int vac_svm_enable_cpu(struct vac_instance *inst);
 void vac_svm_disable_cpu(struct vac_instance *inst);
@@ -109,7 +118,10 @@ void vac_svm_disable_cpu(struct vac_instance *inst);
  * Write MSR_AMD64_TSC_RATIO on the calling CPU (preemption disabled)
  * unless VAC knows it already holds @ratio.  KVM skips the write when it
  * thinks the MSR is set; with one cache per module, a module would run
- * its guest with the ratio another module's guest left behind.
+ * its guest with the ratio another module's guest left behind.  Every
+ * guest-state load of every build sets its ratio here (the default where
+ * the build does not scale), so no guest inherits another's.  No-op
+ * without the MSR.
  */
 void vac_svm_tsc_ratio_set(u64 ratio);
 

@@ -12,7 +12,13 @@
  *   alloc NAME KIND COUNT    -> the IDs allocated; fails at the first refusal
  *   claim NAME KIND ID       free NAME KIND ID|all
  *   msr_get NAME MSR         -> slot       msr_put NAME MSR
- *   range NAME               -> "BASE LEN CALLS" as last told by VAC
+ *   range NAME               -> "BASE LEN CALLS B L": the range as last told
+ *                               by VAC, then vac_asid_range()'s B L now
+ *   range_block NAME         the next range change for NAME waits in its
+ *                               callback (under VAC's lock, at most 30 s)
+ *                               until range_unblock NAME; range NAME then
+ *                               still shows the old range
+ *   range_blocked NAME       -> "1" while a callback waits, else "0"
  *   quarantine NAME KIND ID  (an ID NAME holds)
  *   release_quarantined KIND
  *   stress NAME KIND THREADS ITERS HOLD
@@ -96,6 +102,8 @@ struct vt_inst {
 	struct vac_instance *vi;
 	unsigned long *held[VAC_RES_MAX + 1];	/* IDs this module holds */
 	u32 base, len, calls;			/* last ASID range told */
+	bool block, blocked;			/* range_block */
+	struct completion unblock;
 };
 
 static struct vt_inst vt_inst[VT_MAX_INST];
@@ -117,6 +125,14 @@ static void vt_range_changed(struct vac_instance *vi, u32 base, u32 len)
 {
 	struct vt_inst *t = vac_instance_priv(vi);
 
+	/* As a KVM still using its old range until it let go of it. */
+	if (READ_ONCE(t->block)) {
+		WRITE_ONCE(t->blocked, true);
+		if (!wait_for_completion_timeout(&t->unblock, 30 * HZ))
+			pr_err("%s: range callback not unblocked in 30 s\n", t->name);
+		WRITE_ONCE(t->block, false);
+		WRITE_ONCE(t->blocked, false);
+	}
 	WRITE_ONCE(t->base, base);
 	WRITE_ONCE(t->len, len);
 	WRITE_ONCE(t->calls, t->calls + 1);
@@ -141,6 +157,7 @@ static int vt_register(const char *name)
 		return -ENOSPC;
 	memset(t, 0, sizeof(*t));
 	strscpy(t->name, name, sizeof(t->name));
+	init_completion(&t->unblock);
 	for (k = 0; k <= VAC_RES_MAX; k++) {
 		t->held[k] = bitmap_zalloc(VT_MAX_ID, GFP_KERNEL);
 		if (!t->held[k])
@@ -781,6 +798,19 @@ static int vt_exec(char *line)
 		vac_asid_range(t->vi, &base, &len);
 		scnprintf(vt_out, VT_OUT, "%u %u %u %u %u\n", READ_ONCE(t->base),
 			  READ_ONCE(t->len), READ_ONCE(t->calls), base, len);
+		return 0;
+	}
+	if (!strcmp(argv[0], "range_block")) {
+		reinit_completion(&t->unblock);
+		WRITE_ONCE(t->block, true);
+		return 0;
+	}
+	if (!strcmp(argv[0], "range_unblock")) {
+		complete(&t->unblock);
+		return 0;
+	}
+	if (!strcmp(argv[0], "range_blocked")) {
+		scnprintf(vt_out, VT_OUT, "%d\n", READ_ONCE(t->blocked));
 		return 0;
 	}
 	if (!strcmp(argv[0], "svm_enable") || !strcmp(argv[0], "svm_disable")) {

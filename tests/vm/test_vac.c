@@ -403,20 +403,27 @@ static void shrink_below_used_refused_unless_forced(void **state)
 
 struct range { uint32_t base, len; };
 
-static struct range told(const char *name)
+/* What NAME's callback was last told, and what vac_asid_range() says. */
+static void ranges_of(const char *name, struct range *told, struct range *now)
 {
 	char out[128];
 	unsigned int base, len, calls, qbase, qlen;
-	struct range r;
 
 	assert_int_equal(vt_ctl(out, sizeof(out), "range %s", name), 0);
 	assert_int_equal(sscanf(out, "%u %u %u %u %u", &base, &len, &calls,
 				&qbase, &qlen), 5);
-	/* What the callback said is what vac_asid_range() says. */
-	assert_int_equal(base, qbase);
-	assert_int_equal(len, qlen);
-	r.base = base;
-	r.len = len;
+	*told = (struct range){ base, len };
+	*now = (struct range){ qbase, qlen };
+}
+
+static struct range told(const char *name)
+{
+	struct range r, q;
+
+	ranges_of(name, &r, &q);
+	/* No change in flight: the callback's range is vac_asid_range()'s. */
+	assert_int_equal(r.base, q.base);
+	assert_int_equal(r.len, q.len);
 	return r;
 }
 
@@ -485,6 +492,111 @@ static void asid_ranges_are_disjoint_and_owners_told(void **state)
 	assert_int_equal(vt_ctl(NULL, 0, "register kvm_a"), 0);
 	assert_int_equal(told("kvm_a").len, 7);
 	assert_ranges_disjoint(state, names, 3);
+}
+
+/* The test module's answer to @cmd NAME, as an integer. */
+static int ctl_int(const char *cmd, const char *name)
+{
+	char out[32];
+
+	assert_int_equal(vt_ctl(out, sizeof(out), "%s %s", cmd, name), 0);
+	return atoi(out);
+}
+
+/*
+ * nlctrl answers within 5 s: no other family's operation holds genl_mutex.
+ * The kernel handles a request inside the sender's sendmsg(), where a
+ * receive timeout does not apply, so a child asks; *@pid is left to reap
+ * when it did not finish in time.
+ */
+static bool nlctrl_answers(pid_t *pid)
+{
+	int st;
+
+	*pid = fork();
+	assert_true(*pid >= 0);
+	if (*pid == 0) {
+		struct nl_sock *sk = nl_socket_alloc();
+
+		_exit(sk && !genl_connect(sk) &&
+		      genl_ctrl_resolve(sk, "nlctrl") == GENL_ID_CTRL ? 0 : 1);
+	}
+	for (int i = 0; i < 500; i++) {
+		if (waitpid(*pid, &st, WNOHANG) == *pid) {
+			*pid = 0;
+			return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+		}
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * kvm_x grows into the range kvm_z is moved out of.  While kvm_z's
+ * callback has not returned, kvm_z may still run guests with its old
+ * ASIDs: vac_asid_range() must not give kvm_x its new range yet.  And
+ * the callback, run inside a vac netlink operation that waits, holds up
+ * nothing outside VAC (parallel_ops: no genl_mutex).
+ */
+static void a_range_is_published_once_its_old_owner_let_go(void **state)
+{
+	static const char *const names[] = { "kvm_y", "kvm_w", "kvm_z", "kvm_x" };
+	struct vac *nl;
+	struct range x, z, now;
+	pid_t pid, asker;
+	bool answered;
+	int st, i;
+
+	reload_vac(NULL);			/* 15 ASIDs: 1..15 */
+	nl = NL(state);
+	assert_int_equal(vt_load_test("instances=kvm_y,kvm_w,kvm_z,kvm_x"), 0);
+	assert_int_equal(vt_quota(nl, "kvm_y", "asids=5", false), 0);	/* 1-5 */
+	assert_int_equal(vt_quota(nl, "kvm_w", "asids=3", false), 0);	/* 6-8 */
+	assert_int_equal(vt_quota(nl, "kvm_z", "asids=4", false), 0);	/* 9-12 */
+	assert_int_equal(vt_quota(nl, "kvm_w", "asids=0", true), 0);	/* holes of 3 */
+	z = told("kvm_z");
+	assert_int_equal(z.base, 9);
+	assert_int_equal(z.len, 4);
+
+	/* 4 for kvm_x: compaction moves kvm_z to 6-9, kvm_x gets 10-13. */
+	assert_int_equal(vt_ctl(NULL, 0, "range_block kvm_z"), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct vac *c;
+
+		if (vac_open(&c))
+			_exit(2);
+		_exit(vt_quota(c, "kvm_x", "asids=4", false) ? 1 : 0);
+	}
+	for (i = 0; i < 500 && !ctl_int("range_blocked", "kvm_z"); i++)
+		usleep(10000);
+	assert_int_equal(ctl_int("range_blocked", "kvm_z"), 1);
+
+	/*
+	 * kvm_z, still in its callback, uses 9-12: kvm_x may not have 10-13
+	 * yet.  (kvm_z itself may see its new range, which is free.)
+	 */
+	ranges_of("kvm_z", &z, &now);
+	assert_int_equal(z.base, 9);
+	assert_int_equal(z.len, 4);
+	ranges_of("kvm_x", &x, &now);
+	assert_int_equal(x.len, 0);
+	assert_int_equal(now.len, 0);
+	answered = nlctrl_answers(&asker);
+
+	assert_int_equal(vt_ctl(NULL, 0, "range_unblock kvm_z"), 0);
+	if (asker)
+		waitpid(asker, &st, 0);
+	assert_true(answered);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	x = told("kvm_x");
+	z = told("kvm_z");
+	assert_int_equal(z.base, 6);
+	assert_int_equal(x.base, 10);
+	assert_int_equal(x.len, 4);
+	assert_ranges_disjoint(state, names, 4);
 }
 
 /* ---- dumps ---- */
@@ -977,6 +1089,22 @@ static void svm_enable_is_reference_counted(void **state)
 	assert_int_equal(vt_ctl(NULL, 0, "svm_disable kvm_b"), 0);
 	assert_int_equal(vt_ctl(out, sizeof(out), "svm_state"), 0);
 	assert_string_equal(out, "0/2\n");
+
+	/* An instance counts once per CPU, however often it enables. */
+	assert_int_equal(vt_ctl(NULL, 0, "svm_enable kvm_a"), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "svm_enable kvm_a"), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "svm_disable kvm_a"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "svm_state"), 0);
+	assert_string_equal(out, "0/2\n");
+	/* A disable without an enable changes nothing for the others. */
+	assert_int_equal(vt_ctl(NULL, 0, "svm_enable kvm_b"), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "svm_disable kvm_a"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "svm_state"), 0);
+	assert_string_equal(out, want);
+	/* Unregistered with SVM still on: VAC turns it off for it. */
+	assert_int_equal(vt_ctl(NULL, 0, "unregister kvm_b"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "svm_state"), 0);
+	assert_string_equal(out, "0/2\n");
 }
 
 /* ---- concurrency ---- */
@@ -1058,6 +1186,7 @@ int main(void)
 		T(refusal_over_quota_counts_failcnt),
 		T(shrink_below_used_refused_unless_forced),
 		T(asid_ranges_are_disjoint_and_owners_told),
+		T(a_range_is_published_once_its_old_owner_let_go),
 		T(dump_of_1000_instances_resumes),
 		T(dump_changed_midway_is_flagged),
 		T(rmmod_refused_while_registered),

@@ -4,7 +4,8 @@
  * Linux sets it to (node << 12) | cpu; KVM loads a guest's value and the
  * user-return notifier (VAC's, for the KVM builds of kvm/) must restore
  * the host's before any return to user space.  Exit 0 if every online
- * CPU reads back its own number ROUNDS times, 1 otherwise.
+ * CPU (the CPUs this process may run on) reads back its own number
+ * ROUNDS times, 1 otherwise.
  */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -23,12 +24,20 @@ static unsigned int rdtscp_aux(void)
 
 int main(void)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int bad = 0;
+	cpu_set_t online;
+	int bad = 0, ncpu = 0;
 
-	for (int cpu = 0; cpu < ncpu; cpu++) {
+	/* Online CPUs need not be numbered 0..n-1 once some went offline. */
+	if (sched_getaffinity(0, sizeof(online), &online)) {
+		perror("tsc_aux: sched_getaffinity");
+		return 1;
+	}
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
 		cpu_set_t set;
 
+		if (!CPU_ISSET(cpu, &online))
+			continue;
+		ncpu++;
 		CPU_ZERO(&set);
 		CPU_SET(cpu, &set);
 		if (sched_setaffinity(0, sizeof(set), &set)) {
@@ -49,7 +58,7 @@ int main(void)
 		}
 	}
 	if (!bad)
-		printf("tsc_aux: %ld CPUs read their own number %d times each\n",
+		printf("tsc_aux: %d CPUs read their own number %d times each\n",
 		       ncpu, ROUNDS);
 	return bad;
 }
