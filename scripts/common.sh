@@ -1,15 +1,19 @@
 # Sourced by the scripts here: where the build lives, and building it.
 
 # The test VM sees the host's root but not its /tmp, /var/tmp or /run, so
-# a checkout there builds elsewhere.
+# a checkout there builds elsewhere.  Anywhere but build/, say where (on
+# stderr): that is where a failed build's logs and the demo's files are.
 vac_build_dir() {
-	local dir=build
+	local dir=build why=''
 	case "$PWD/" in
 	/tmp/* | /var/tmp/* | /run/*)
 		dir=${XDG_CACHE_HOME:-$HOME/.cache}/vac-build/$(echo "$PWD" | md5sum | cut -c1-12)
+		why="the test VM cannot see $PWD"
 		;;
 	esac
-	echo "${BUILD_DIR:-$dir}"
+	[[ -z ${BUILD_DIR:-} ]] || { dir=$BUILD_DIR why="BUILD_DIR"; }
+	[[ $dir == build ]] || echo "build directory: $dir ($why)" >&2
+	echo "$dir"
 }
 
 # vac_build DIR [TARGET...]: everything, or only the targets named.
