@@ -9,6 +9,7 @@
  * (4xx), 2 usage error, 3 cannot connect or server error (5xx).
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -88,7 +90,8 @@ static const char main_help[] =
 "  -s, --socket PATH     brokerd's Unix socket (env BROKERCTL_SOCKET;\n"
 "                        default " DEFAULT_SOCKET ")\n"
 "  -H, --host, --url URL https://host:port, or http://127.0.0.1:port\n"
-"                        (env BROKERCTL_HOST); instead of the socket\n"
+"                        (env BROKERCTL_HOST); instead of the socket;\n"
+"                        http:// is refused unless the host is loopback\n"
 "  -t, --token TOKEN     bearer token (env BROKERCTL_TOKEN)\n"
 "      --token-file FILE read the bearer token from FILE\n"
 "                        (env BROKERCTL_TOKEN_FILE)\n"
@@ -174,6 +177,18 @@ static const char *target(const struct ctl *ctl)
 	return ctl->host ? ctl->host : ctl->socket;
 }
 
+/* The URL of @path on ctl->host, malloc'ed. */
+static char *host_url(const struct ctl *ctl, const char *path)
+{
+	size_t n = strlen(ctl->host);
+	char *url;
+
+	if (asprintf(&url, "%.*s%s", (int)(n && ctl->host[n - 1] == '/' ?
+			n - 1 : n), ctl->host, path) < 0)
+		return NULL;
+	return url;
+}
+
 /* A handle for @path, with the transport, token and CA set. */
 static CURL *open_handle(const struct ctl *ctl, const char *path,
 			 struct curl_slist **headers)
@@ -184,11 +199,10 @@ static CURL *open_handle(const struct ctl *ctl, const char *path,
 	if (!c)
 		return NULL;
 	if (ctl->host) {
-		size_t n = strlen(ctl->host);
-
-		if (asprintf(&url, "%.*s%s", (int)(n && ctl->host[n - 1] == '/' ?
-				n - 1 : n), ctl->host, path) < 0)
-			url = NULL;
+		url = host_url(ctl, path);
+		/* Plain HTTP goes to loopback (see main): never via a proxy. */
+		if (!strncmp(ctl->host, "http://", 7))
+			curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	} else {
 		if (asprintf(&url, "http://localhost%s", path) < 0)
 			url = NULL;
@@ -1487,6 +1501,54 @@ static bool valid_host(const char *host)
 	return !strncmp(host, "https://", 8) || !strncmp(host, "http://", 7);
 }
 
+/*
+ * Is the host of @url, as curl reads it, a loopback one: 127.0.0.0/8,
+ * ::1, or localhost (which curl resolves itself, never through DNS)?
+ */
+static bool loopback_url(const char *url)
+{
+	CURLU *u = curl_url();
+	char *host = NULL;
+	struct in6_addr a6;
+	struct in_addr a4;
+	bool ok = false;
+	size_t n;
+
+	if (u && url && !curl_url_set(u, CURLUPART_URL, url, 0) &&
+	    !curl_url_get(u, CURLUPART_HOST, &host, 0)) {
+		n = strlen(host);
+		if (!strcasecmp(host, "localhost"))
+			ok = true;
+		else if (inet_pton(AF_INET, host, &a4) == 1)
+			ok = ntohl(a4.s_addr) >> 24 == 127;
+		else if (n > 2 && host[0] == '[' && host[n - 1] == ']') {
+			host[n - 1] = 0;
+			ok = inet_pton(AF_INET6, host + 1, &a6) == 1 &&
+			     IN6_IS_ADDR_LOOPBACK(&a6);
+		}
+	}
+	curl_free(host);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+/*
+ * http:// only to loopback, where brokerd's plain listener is: anywhere
+ * else the token and every answer would cross the network in cleartext.
+ */
+static bool cleartext_ok(const struct ctl *ctl)
+{
+	char *url;
+	bool ok;
+
+	if (strncmp(ctl->host, "http://", 7))
+		return true;
+	url = host_url(ctl, "/");
+	ok = loopback_url(url);
+	free(url);
+	return ok;
+}
+
 /* The first line of @path, without trailing white space, malloc'ed. */
 static char *read_token_file(const char *path)
 {
@@ -1595,6 +1657,11 @@ int main(int argc, char **argv)
 	if (ctl.host && !valid_host(ctl.host))
 		return usage_error(NULL, "bad host '%s': expected https://host:port or http://127.0.0.1:port",
 				   ctl.host);
+	if (ctl.host && !cleartext_ok(&ctl))
+		return usage_error(NULL, "refusing %s: plain http:// would send the token "
+				   "and every answer in cleartext; it is for brokerd's "
+				   "loopback listener only (127.0.0.0/8, ::1, localhost): "
+				   "use https://HOST:PORT with --cacert", ctl.host);
 	if (!token && !token_file) {
 		token = getenv("BROKERCTL_TOKEN");
 		if (token && !*token)
