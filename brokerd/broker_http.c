@@ -493,9 +493,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
+	size_t n;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	msg[strcspn(msg, "\n")] = 0;
+	for (n = strlen(msg); n && msg[n - 1] == '\n'; n--)
+		msg[n - 1] = 0;	/* the rest is escaped by broker_log() */
 	/* Mostly clients that went away; start failures are reported too. */
 	broker_log(LOG_INFO, "%s: %s", ((struct listener *)cls)->what, msg);
 }
