@@ -7,8 +7,8 @@
  * the same bytes: what is accepted is exactly what the document says;
  * what is rejected says why and leaves the output as it was.
  */
-#include "../../brokerd/broker_api.c"
-#include "../../brokerd/broker_auth.c"
+#include "../../brokerd/rest/instances.c"
+#include "../../brokerd/http/tokens.c"
 
 static const char *const kinds[] = {
 	"asids", "sev_asids", "sev_es_asids", "vpids", "pmu_counters",

@@ -9,7 +9,7 @@
 #define _GNU_SOURCE
 #include <sys/mman.h>
 
-#include "../../brokerd/broker_main.c"
+#include "../../brokerd/main/main.c"
 
 static int memfd = -1;
 static char path[64];

@@ -9,7 +9,7 @@
 #define _GNU_SOURCE
 #include <ftw.h>
 
-#include "../../brokerd/broker_auth.c"
+#include "../../brokerd/http/tokens.c"
 
 static char dir[] = "/tmp/fuzz_tokens.XXXXXX";
 static int dirfd = -1;

@@ -14,7 +14,7 @@
 
 #include "vac_core.h"
 
-#include "broker_backend.h"
+#include "core/backend.h"
 
 #define LOCAL_EVENTS_MAX 1024
 

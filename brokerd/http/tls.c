@@ -20,8 +20,8 @@
 #include <openssl/x509v3.h>
 #include <gnutls/gnutls.h>
 
-#include "broker_auth.h"
-#include "broker_http.h"
+#include "http/tokens.h"
+#include "http/server.h"
 
 #define PEM_MAX_BYTES (1u << 20)
 

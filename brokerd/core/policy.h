@@ -7,7 +7,7 @@
 #ifndef BROKER_POLICY_H
 #define BROKER_POLICY_H
 
-#include "broker_http.h"
+#include "http/server.h"
 
 #define BROKER_POLICY_FILE	"policy.json"
 #define BROKER_PROFILES_FILE	"profiles.json"

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "broker_json.h"
+#include "base/json.h"
 
 #define QUOTA_FIELD(k, n) \
 	{ .name = n, .type = BJ_U32, \

@@ -8,7 +8,7 @@
 #ifndef BROKER_STORE_H
 #define BROKER_STORE_H
 
-#include "broker.h"
+#include "core/broker.h"
 
 #define BROKER_STATE_FILE "desired.json"
 

@@ -30,11 +30,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "broker_api.h"
-#include "broker_backend.h"
-#include "broker_json.h"
-#include "broker_policy.h"
-#include "broker_store.h"
+#include "rest/instances.h"
+#include "core/backend.h"
+#include "base/json.h"
+#include "core/policy.h"
+#include "core/store.h"
 #include "vac_policy.h"
 #include "vac_profile.h"
 

@@ -30,9 +30,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "broker_auth.h"
-#include "broker_json.h"
-#include "broker_store.h"
+#include "http/tokens.h"
+#include "base/json.h"
+#include "core/store.h"
 
 #define TOKENS_MAX		1024
 #define TOKEN_INSTANCES_MAX	64

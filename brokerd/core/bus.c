@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "broker_api.h"
-#include "broker_events.h"
-#include "broker_store.h"
+#include "rest/instances.h"
+#include "core/bus.h"
+#include "core/store.h"
 
 #define SSE_QUEUE_MAX	256
 #define SSE_CLOSE_WAIT	2	/* seconds, at shutdown */

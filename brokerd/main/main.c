@@ -24,13 +24,13 @@
 #include <sys/timerfd.h>
 #include <time.h>
 
-#include "broker_auth.h"
-#include "broker_backend.h"
-#include "broker_events.h"
-#include "broker_http.h"
-#include "broker_json.h"
-#include "broker_policy.h"
-#include "broker_store.h"
+#include "http/tokens.h"
+#include "core/backend.h"
+#include "core/bus.h"
+#include "http/server.h"
+#include "base/json.h"
+#include "core/policy.h"
+#include "core/store.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
 

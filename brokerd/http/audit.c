@@ -28,9 +28,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "broker_audit.h"
-#include "broker_auth.h"
-#include "broker_store.h"
+#include "http/audit.h"
+#include "http/tokens.h"
+#include "core/store.h"
 
 bool broker_audit_is_change(const char *method)
 {

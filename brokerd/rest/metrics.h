@@ -5,7 +5,7 @@
 #ifndef BROKER_METRICS_H
 #define BROKER_METRICS_H
 
-#include "broker_http.h"
+#include "http/server.h"
 
 enum MHD_Result broker_metrics_get(struct broker_req *req);
 

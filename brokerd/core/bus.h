@@ -7,7 +7,7 @@
 #ifndef BROKER_EVENTS_H
 #define BROKER_EVENTS_H
 
-#include "broker_http.h"
+#include "http/server.h"
 
 int broker_events_new(struct broker *b, struct broker_events **out);
 /* After broker_events_close() and the HTTP listeners have stopped. */

@@ -16,9 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker_backend.h"
-#include "broker_policy.h"
-#include "broker_store.h"
+#include "core/backend.h"
+#include "core/policy.h"
+#include "core/store.h"
 
 /* Record the outcome; log only when it changes, not at every retry. */
 static void note(char *slot, const char *inst, const char *what,

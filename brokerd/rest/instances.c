@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker_api.h"
-#include "broker_backend.h"
-#include "broker_json.h"
-#include "broker_store.h"
+#include "rest/instances.h"
+#include "core/backend.h"
+#include "base/json.h"
+#include "core/store.h"
 
 struct quota_body {
 	struct broker_quotas quotas;

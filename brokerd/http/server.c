@@ -19,14 +19,14 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include "broker_api.h"
-#include "broker_audit.h"
-#include "broker_auth.h"
-#include "broker_backend.h"
-#include "broker_events.h"
-#include "broker_http.h"
-#include "broker_metrics.h"
-#include "broker_policy.h"
+#include "rest/instances.h"
+#include "http/audit.h"
+#include "http/tokens.h"
+#include "core/backend.h"
+#include "core/bus.h"
+#include "http/server.h"
+#include "rest/metrics.h"
+#include "core/policy.h"
 
 struct listener {
 	struct broker *b;

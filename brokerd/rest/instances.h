@@ -6,7 +6,7 @@
 #ifndef BROKER_API_H
 #define BROKER_API_H
 
-#include "broker_http.h"
+#include "http/server.h"
 
 enum MHD_Result broker_api_healthz(struct broker_req *req);
 enum MHD_Result broker_api_resources(struct broker_req *req);

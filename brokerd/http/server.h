@@ -11,7 +11,7 @@
 #include <sys/types.h>
 #include <microhttpd.h>
 
-#include "broker.h"
+#include "core/broker.h"
 
 enum broker_code {
 	BROKER_BAD_REQUEST,

@@ -10,7 +10,7 @@
 #ifndef BROKER_AUDIT_H
 #define BROKER_AUDIT_H
 
-#include "broker_http.h"
+#include "http/server.h"
 
 #define BROKER_AUDIT_FILE "audit.log"
 

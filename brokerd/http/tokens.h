@@ -9,7 +9,7 @@
 #ifndef BROKER_AUTH_H
 #define BROKER_AUTH_H
 
-#include "broker_http.h"
+#include "http/server.h"
 
 #define BROKER_TOKENS_FILE "tokens.json"
 

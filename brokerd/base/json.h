@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "broker.h"
+#include "core/broker.h"
 
 enum bj_type {
 	BJ_BOOL,	/* struct bj_bool */

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "broker_backend.h"
+#include "core/backend.h"
 
 struct nlb {
 	struct broker_backend b;

@@ -8,7 +8,7 @@
 #ifndef BROKER_BACKEND_H
 #define BROKER_BACKEND_H
 
-#include "broker.h"
+#include "core/broker.h"
 
 struct broker_backend {
 	const struct broker_backend_ops *ops;

@@ -18,8 +18,8 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include "broker_json.h"
-#include "broker_store.h"
+#include "base/json.h"
+#include "core/store.h"
 
 #define STATE_TMP	BROKER_STATE_FILE ".tmp"
 #define STATE_VERSION	1

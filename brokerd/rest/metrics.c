@@ -7,9 +7,9 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 
-#include "broker_api.h"
-#include "broker_backend.h"
-#include "broker_metrics.h"
+#include "rest/instances.h"
+#include "core/backend.h"
+#include "rest/metrics.h"
 
 static void family(FILE *f, const char *name, const char *type,
 		   const char *help)
