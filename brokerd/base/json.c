@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * JSON against a declared field spec.  See broker_json.h.
+ * JSON against a declared field spec (see json.h): request bodies, the
+ * configuration file, the state files.
+ *
+ * May call: base.c, jansson.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,27 +27,6 @@ const struct bj_field bj_quota_fields[] = {
 	QUOTA_FIELD(VAC_RES_MSR_SLOTS, "msr_slots"),
 	{ NULL }
 };
-
-void broker_err_set(struct broker_err *err, const char *field,
-		    const char *fmt, ...)
-{
-	va_list ap;
-
-	snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-}
-
-const char *broker_err_text(const struct broker_err *err, char *buf,
-			    size_t size)
-{
-	if (err->field[0])
-		snprintf(buf, size, "%s: %s", err->field, err->msg);
-	else
-		snprintf(buf, size, "%s", err->msg);
-	return buf;
-}
 
 json_t *bj_load(const char *text, size_t len, const char *label,
 		struct broker_err *err)

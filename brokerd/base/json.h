@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "core/broker.h"
+#include "base/base.h"
 
 enum bj_type {
 	BJ_BOOL,	/* struct bj_bool */

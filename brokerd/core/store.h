@@ -8,7 +8,26 @@
 #ifndef BROKER_STORE_H
 #define BROKER_STORE_H
 
-#include "core/broker.h"
+#include "base/base.h"
+
+#define BROKER_REASON_LEN 256	/* as struct broker_backend.errmsg */
+
+struct broker_inst {
+	char name[VAC_NAME_LEN];
+	uint64_t generation;		/* of its last desired-state change */
+	struct broker_quotas want;	/* desired quotas of the kinds set */
+	/* runtime, from the last reconciliation; "" when applied */
+	char unapplied[VAC_NR_RESOURCES][BROKER_REASON_LEN];
+	char undeclared[BROKER_REASON_LEN];
+};
+
+struct broker_store {
+	char path[PATH_MAX];		/* the state file */
+	int dirfd;			/* the state directory, locked */
+	uint64_t generation;		/* the last one handed out */
+	struct broker_inst *insts;
+	size_t n, cap;
+};
 
 #define BROKER_STATE_FILE "desired.json"
 
