@@ -28,6 +28,8 @@ const struct bj_field bj_quota_fields[] = {
 	{ NULL }
 };
 
+const struct bj_field bj_no_fields[] = { { NULL } };
+
 json_t *bj_load(const char *text, size_t len, const char *label,
 		struct broker_err *err)
 {

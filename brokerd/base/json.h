@@ -34,6 +34,8 @@ struct bj_field {
 
 /* The six resource kinds as optional u32 fields of a struct broker_quotas. */
 extern const struct bj_field bj_quota_fields[];
+/* A document that takes no fields: {} only. */
+extern const struct bj_field bj_no_fields[];
 
 /*
  * Parse @len bytes of @text (duplicate keys rejected).  @label names the

@@ -18,8 +18,6 @@
 
 struct broker_backend;
 struct broker_events;
-struct broker_http;
-struct broker_auth;
 struct broker_policy;
 
 struct broker {
@@ -28,17 +26,8 @@ struct broker {
 	struct broker_backend *backend;
 	struct broker_store store;
 	struct broker_events *events;
-	struct broker_http *http;
-	struct broker_auth *auth;
 	struct broker_policy *policy;	/* policy and profiles (broker_policy.c) */
 	int pending;			/* instances left with unapplied */
-	uint64_t http_requests[600];	/* by status code, atomic */
 };
-
-/*
- * Drive the backend to the desired state; the number of instances that
- * keep something unapplied, also left in b->pending.  Lock held.
- */
-int broker_reconcile(struct broker *b);
 
 #endif /* BROKER_H */

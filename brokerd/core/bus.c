@@ -12,9 +12,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "rest/instances.h"
+#include "core/broker.h"
 #include "core/bus.h"
-#include "core/store.h"
+#include "core/instances.h"
+#include "http/reply.h"
+#include "rest/routes.h"
 
 #define SSE_QUEUE_MAX	256
 #define SSE_CLOSE_WAIT	2	/* seconds, at shutdown */
@@ -133,7 +135,7 @@ int broker_events_resync(struct broker *b, bool all)
 		;
 	if (!c)
 		return 0;
-	ret = broker_api_list(b->backend, &in, &n);
+	ret = broker_instances_list(b->backend, &in, &n);
 	if (ret)
 		return ret;
 	list = json_array();
@@ -220,7 +222,7 @@ static void detach(void *arg)
  * lock while it calls sse_read(), which takes the broker lock, so the
  * response is made and queued outside it.
  */
-enum MHD_Result broker_events_get(struct broker_req *req)
+static enum MHD_Result events_get(struct broker_req *req)
 {
 	struct broker_events *ev = req->b->events;
 	unsigned int max = req->b->cfg.limits.sse_clients.v;
@@ -283,3 +285,10 @@ void broker_events_close(struct broker_events *ev)
 		broker_log(LOG_WARNING, "events: %u streams did not end in time", ev->n);
 	pthread_mutex_unlock(&ev->b->lock);
 }
+
+static const struct broker_route routes[] = {
+	{ "GET", "/v1/events", events_get, BROKER_ROUTE_OWN_LOCK,
+	  BROKER_ROLE_VIEWER },
+};
+
+const struct broker_routes broker_events_routes = BROKER_ROUTES(routes);

@@ -7,7 +7,7 @@
 #ifndef BROKER_EVENTS_H
 #define BROKER_EVENTS_H
 
-#include "http/server.h"
+#include "core/broker.h"
 
 int broker_events_new(struct broker *b, struct broker_events **out);
 /* After broker_events_close() and the HTTP listeners have stopped. */
@@ -26,8 +26,5 @@ int broker_events_resync(struct broker *b, bool all);
 void broker_events_keepalive(struct broker_events *ev);
 /* End every stream and wait a little for them to finish; lock not held. */
 void broker_events_close(struct broker_events *ev);
-
-/* The route's handler; it takes the broker lock itself. */
-enum MHD_Result broker_events_get(struct broker_req *req);
 
 #endif /* BROKER_EVENTS_H */

@@ -30,11 +30,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "rest/instances.h"
-#include "core/backend.h"
 #include "base/json.h"
+#include "core/backend.h"
+#include "core/broker.h"
+#include "core/instances.h"
 #include "core/policy.h"
-#include "core/store.h"
+#include "core/reconcile.h"
+#include "http/reply.h"
+#include "rest/routes.h"
 #include "vac_policy.h"
 #include "vac_profile.h"
 
@@ -310,7 +313,7 @@ static int view_take(struct broker_backend *be, struct view *v)
 	memset(v, 0, sizeof(*v));
 	ret = be->ops->resources(be, r);
 	if (!ret)
-		ret = broker_api_list(be, &v->in, &v->n);
+		ret = broker_instances_list(be, &v->in, &v->n);
 	if (ret)
 		return ret;
 	qsort(v->in, v->n, sizeof(*v->in), info_cmp);
@@ -565,7 +568,7 @@ static enum MHD_Result reply_no_content(struct broker_req *req)
 							    MHD_RESPMEM_PERSISTENT));
 }
 
-enum MHD_Result broker_policy_get(struct broker_req *req)
+static enum MHD_Result policy_get(struct broker_req *req)
 {
 	struct broker_policy *p = req->b->policy;
 
@@ -604,7 +607,7 @@ static enum MHD_Result plan_and_apply(struct broker_req *req,
 			  "errors", errors ? errors : json_array()));
 }
 
-enum MHD_Result broker_policy_put(struct broker_req *req)
+static enum MHD_Result policy_put(struct broker_req *req)
 {
 	struct broker_policy *p = req->b->policy;
 	struct vacp_policy *pol = NULL;
@@ -655,7 +658,7 @@ enum MHD_Result broker_policy_put(struct broker_req *req)
 	return plan_and_apply(req, pol, &v, plan);
 }
 
-enum MHD_Result broker_policy_delete(struct broker_req *req)
+static enum MHD_Result policy_delete(struct broker_req *req)
 {
 	struct broker_policy *p = req->b->policy;
 	struct broker_err err = { 0 };
@@ -683,7 +686,7 @@ enum MHD_Result broker_policy_delete(struct broker_req *req)
 	return reply_no_content(req);
 }
 
-enum MHD_Result broker_policy_plan(struct broker_req *req)
+static enum MHD_Result policy_plan(struct broker_req *req)
 {
 	struct broker_policy *p = req->b->policy;
 	struct vacp_policy *cand = NULL;
@@ -721,7 +724,7 @@ enum MHD_Result broker_policy_plan(struct broker_req *req)
 	return broker_reply_json(req, MHD_HTTP_OK, json_pack("{s:o}", "plan", pj));
 }
 
-enum MHD_Result broker_policy_apply(struct broker_req *req)
+static enum MHD_Result policy_apply(struct broker_req *req)
 {
 	struct broker_policy *p = req->b->policy;
 	struct vacp_plan *plan = NULL;
@@ -760,7 +763,7 @@ static int str_cmp(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-enum MHD_Result broker_profiles_get(struct broker_req *req)
+static enum MHD_Result profiles_get(struct broker_req *req)
 {
 	json_t *profiles = req->b->policy->profiles, *list, *v;
 	_cleanup_free_ const char **names = NULL;
@@ -790,7 +793,7 @@ static enum MHD_Result no_profile(struct broker_req *req, const char *name,
 				  "no profile named %s", name);
 }
 
-enum MHD_Result broker_profile_get(struct broker_req *req)
+static enum MHD_Result profile_get(struct broker_req *req)
 {
 	json_t *stored = json_object_get(req->b->policy->profiles, req->param);
 
@@ -800,7 +803,7 @@ enum MHD_Result broker_profile_get(struct broker_req *req)
 				 profile_reply(req->param, stored));
 }
 
-enum MHD_Result broker_profile_put(struct broker_req *req)
+static enum MHD_Result profile_put(struct broker_req *req)
 {
 	struct broker_policy *p = req->b->policy;
 	_cleanup_json_ json_t *next = NULL;
@@ -843,7 +846,7 @@ enum MHD_Result broker_profile_put(struct broker_req *req)
 		profile_reply(req->param, json_object_get(p->profiles, req->param)));
 }
 
-enum MHD_Result broker_profile_delete(struct broker_req *req)
+static enum MHD_Result profile_delete(struct broker_req *req)
 {
 	struct broker_policy *p = req->b->policy;
 	_cleanup_json_ json_t *next = NULL;
@@ -1104,7 +1107,7 @@ static enum MHD_Result profile_quotas(struct broker_req *req,
 	return MHD_YES;
 }
 
-enum MHD_Result broker_instance_profile_post(struct broker_req *req)
+static enum MHD_Result instance_profile_post(struct broker_req *req)
 {
 	struct broker *b = req->b;
 	struct broker_policy *p = b->policy;
@@ -1164,7 +1167,7 @@ enum MHD_Result broker_instance_profile_post(struct broker_req *req)
 	return r;
 }
 
-enum MHD_Result broker_instance_profile_get(struct broker_req *req)
+static enum MHD_Result instance_profile_get(struct broker_req *req)
 {
 	json_t *a = json_object_get(req->b->policy->applied, req->param);
 	_cleanup_json_ json_t *doc = NULL;
@@ -1191,3 +1194,29 @@ enum MHD_Result broker_instance_profile_get(struct broker_req *req)
 					  "instance %s: %s", req->param, err.msg);
 	return broker_reply_json(req, MHD_HTTP_OK, report);
 }
+
+static const struct broker_route policy_routes[] = {
+	{ "GET",    "/v1/policy",       policy_get, 0, BROKER_ROLE_VIEWER },
+	{ "PUT",    "/v1/policy",       policy_put, BROKER_ROUTE_BACKEND,
+	  BROKER_ROLE_ADMIN },
+	{ "DELETE", "/v1/policy",       policy_delete, 0, BROKER_ROLE_ADMIN },
+	{ "POST",   "/v1/policy/plan",  policy_plan, BROKER_ROUTE_BACKEND,
+	  BROKER_ROLE_VIEWER },
+	{ "POST",   "/v1/policy/apply", policy_apply, BROKER_ROUTE_BACKEND,
+	  BROKER_ROLE_ADMIN },
+};
+
+const struct broker_routes broker_policy_routes = BROKER_ROUTES(policy_routes);
+
+static const struct broker_route profiles_routes[] = {
+	{ "GET",    "/v1/instances/{name}/profile", instance_profile_get, 0,
+	  BROKER_ROLE_VIEWER },
+	{ "POST",   "/v1/instances/{name}/profile", instance_profile_post,
+	  BROKER_ROUTE_BACKEND | BROKER_ROUTE_SCOPED, BROKER_ROLE_OPERATOR },
+	{ "GET",    "/v1/profiles",        profiles_get, 0, BROKER_ROLE_VIEWER },
+	{ "GET",    "/v1/profiles/{name}", profile_get, 0, BROKER_ROLE_VIEWER },
+	{ "PUT",    "/v1/profiles/{name}", profile_put, 0, BROKER_ROLE_ADMIN },
+	{ "DELETE", "/v1/profiles/{name}", profile_delete, 0, BROKER_ROLE_ADMIN },
+};
+
+const struct broker_routes broker_profiles_routes = BROKER_ROUTES(profiles_routes);

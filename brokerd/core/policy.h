@@ -7,7 +7,7 @@
 #ifndef BROKER_POLICY_H
 #define BROKER_POLICY_H
 
-#include "http/server.h"
+#include "core/broker.h"
 
 #define BROKER_POLICY_FILE	"policy.json"
 #define BROKER_PROFILES_FILE	"profiles.json"
@@ -22,18 +22,5 @@ void broker_policy_free(struct broker_policy *p);
  * steps applied.  Lock held; called by broker_reconcile().
  */
 int broker_policy_reconcile(struct broker *b);
-
-enum MHD_Result broker_policy_get(struct broker_req *req);
-enum MHD_Result broker_policy_put(struct broker_req *req);
-enum MHD_Result broker_policy_delete(struct broker_req *req);
-enum MHD_Result broker_policy_plan(struct broker_req *req);
-enum MHD_Result broker_policy_apply(struct broker_req *req);
-
-enum MHD_Result broker_profiles_get(struct broker_req *req);
-enum MHD_Result broker_profile_get(struct broker_req *req);
-enum MHD_Result broker_profile_put(struct broker_req *req);
-enum MHD_Result broker_profile_delete(struct broker_req *req);
-enum MHD_Result broker_instance_profile_post(struct broker_req *req);
-enum MHD_Result broker_instance_profile_get(struct broker_req *req);
 
 #endif /* BROKER_POLICY_H */

@@ -17,8 +17,9 @@
 #include <string.h>
 
 #include "core/backend.h"
+#include "core/broker.h"
 #include "core/policy.h"
-#include "core/store.h"
+#include "core/reconcile.h"
 
 /* Record the outcome; log only when it changes, not at every retry. */
 static void note(char *slot, const char *inst, const char *what,

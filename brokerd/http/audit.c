@@ -20,6 +20,8 @@
  * space.  So a line with "outcome":0 is a change whose outcome was never
  * known (the daemon died in it).  Where the log is not a regular file
  * (a pipe, a device), the outcome comes as a second, complete line.
+ *
+ * May call: tokens.c (role names), core/ (the state directory), base/.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -28,9 +30,10 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "base/log.h"
+#include "core/broker.h"
 #include "http/audit.h"
 #include "http/tokens.h"
-#include "core/store.h"
 
 bool broker_audit_is_change(const char *method)
 {

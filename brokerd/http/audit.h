@@ -10,7 +10,7 @@
 #ifndef BROKER_AUDIT_H
 #define BROKER_AUDIT_H
 
-#include "http/server.h"
+#include "http/request.h"
 
 #define BROKER_AUDIT_FILE "audit.log"
 

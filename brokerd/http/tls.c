@@ -6,6 +6,8 @@
  * certificate for localhost, 127.0.0.1, ::1 and the host name, valid for
  * ten years.  And the client certificates: verified against tls_client_ca
  * for client authentication; the role is the certificate's OU.
+ *
+ * May call: tokens.c (role names), base/.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -20,13 +22,15 @@
 #include <openssl/x509v3.h>
 #include <gnutls/gnutls.h>
 
+#include "base/log.h"
+#include "http/tls.h"
 #include "http/tokens.h"
-#include "http/server.h"
 
 #define PEM_MAX_BYTES (1u << 20)
 
-int broker_tls_read_pem(const char *path, const char *field, char **out,
-			struct broker_err *err)
+/* A PEM file (@field names its key) read into *@out. */
+static int read_pem(const char *path, const char *field, char **out,
+		    struct broker_err *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
@@ -176,8 +180,8 @@ static int write_cert(FILE *f, void *x)
 	return PEM_write_X509(f, x);
 }
 
-int broker_tls_generate(const char *cert, const char *key,
-			struct broker_err *err)
+/* A new EC P-256 key (0600) and a self-signed certificate for this host. */
+static int generate(const char *cert, const char *key, struct broker_err *err)
 {
 	char host[256] = "localhost";
 	EVP_PKEY *pkey;
@@ -205,10 +209,8 @@ int broker_tls_generate(const char *cert, const char *key,
 	return ret;
 }
 
-/* ---- client certificates ---- */
-
-int broker_tls_client_ca(const char *path, X509_STORE **out,
-			 struct broker_err *err)
+/* tls_client_ca as a store to verify client certificates against. */
+static int client_ca(const char *path, X509_STORE **out, struct broker_err *err)
 {
 	X509_STORE *ca;
 	char why[256];
@@ -225,19 +227,56 @@ int broker_tls_client_ca(const char *path, X509_STORE **out,
 	return ca ? -EINVAL : -ENOMEM;
 }
 
-void broker_tls_client_ca_free(X509_STORE *ca)
+/* ---- the listener's files ---- */
+
+static bool exists(const char *path)
 {
-	X509_STORE_free(ca);
+	return !access(path, F_OK);
 }
 
-
-static enum broker_role role_of(const char *ou)
+int broker_tls_load(struct broker_tls *t, const struct broker_config *cfg,
+		    struct broker_err *err)
 {
-	for (int r = BROKER_ROLE_VIEWER; r <= BROKER_ROLE_ADMIN; r++)
-		if (!strcmp(ou, broker_role_name(r)))
-			return r;
-	return BROKER_ROLE_NONE;
+	int ret;
+
+	if (cfg->tls_generate.v && !exists(cfg->tls_cert) &&
+	    !exists(cfg->tls_key)) {
+		ret = generate(cfg->tls_cert, cfg->tls_key, err);
+		if (ret)
+			return ret;
+		broker_log(LOG_NOTICE, "tls_generate: a new self-signed certificate "
+			   "in %s, its key in %s (0600)", cfg->tls_cert, cfg->tls_key);
+	}
+	ret = read_pem(cfg->tls_cert, "tls_cert", &t->cert, err);
+	if (!ret)
+		ret = read_pem(cfg->tls_key, "tls_key", &t->key, err);
+	if (!ret && cfg->tls_client_ca[0]) {
+		ret = read_pem(cfg->tls_client_ca, "tls_client_ca",
+			       &t->client_ca, err);
+		if (!ret)
+			ret = client_ca(cfg->tls_client_ca, &t->ca, err);
+	}
+	if (ret && cfg->tls_generate.v && exists(cfg->tls_cert) != exists(cfg->tls_key))
+		broker_err_set(err, exists(cfg->tls_cert) ? "tls_key" : "tls_cert",
+			       "%s exists but %s does not: tls_generate makes a pair "
+			       "only when both are missing",
+			       exists(cfg->tls_cert) ? cfg->tls_cert : cfg->tls_key,
+			       exists(cfg->tls_cert) ? cfg->tls_key : cfg->tls_cert);
+	return ret;
 }
+
+void broker_tls_free(struct broker_tls *t)
+{
+	free(t->cert);
+	free(t->client_ca);
+	X509_STORE_free(t->ca);
+	if (t->key)
+		explicit_bzero(t->key, strlen(t->key));
+	free(t->key);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- a client's certificate ---- */
 
 void broker_tls_client_cert(X509_STORE *ca, void *tls_session,
 			    struct broker_principal *who)
@@ -273,7 +312,7 @@ void broker_tls_client_cert(X509_STORE *ca, void *tls_session,
 	    X509_NAME_get_text_by_NID(name, NID_commonName, who->cert_cn,
 				      sizeof(who->cert_cn)) <= 0)
 		goto out;
-	who->cert_role = role_of(ou);
+	who->cert_role = broker_role_parse(ou);
 	who->cert = who->cert_role != BROKER_ROLE_NONE;
 out:
 	X509_STORE_CTX_free(ctx);

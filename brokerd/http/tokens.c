@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * Bearer tokens and roles.
+ * Bearer tokens and roles: the token store, tokens.json.
  *
  * A token is "vac_<id>_<secret>": <id> 16 hex digits (8 random bytes),
  * <secret> 64 hex digits (32 bytes of RAND_bytes).  tokens.json keeps,
@@ -15,12 +15,13 @@
  *
  * The token table has its own lock, so that the hash runs outside the
  * broker lock; the handlers of /v1/tokens take it under the broker lock
- * (order: broker lock, then this one).
+ * (order: broker lock, then this one).  The roles are named here too.
+ *
+ * May call: core/store.c (the atomic write), base/.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,9 +31,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "http/tokens.h"
 #include "base/json.h"
 #include "core/store.h"
+#include "http/tokens.h"
 
 #define TOKENS_MAX		1024
 #define TOKEN_INSTANCES_MAX	64
@@ -43,33 +44,15 @@
 #define SALT_BYTES		16
 #define HASH_BYTES		32
 
-struct token {
-	char id[2 * ID_BYTES + 1];
-	char name[64];
-	enum broker_role role;
-	bool scoped;
-	char (*insts)[VAC_NAME_LEN];
-	size_t n_insts;
-	int64_t created, expires;	/* expires 0: never */
-	unsigned int iterations;
-	unsigned char salt[SALT_BYTES];
-	unsigned char hash[HASH_BYTES];
-};
+_Static_assert(sizeof(((struct broker_token *)0)->id) == 2 * ID_BYTES + 1 &&
+	       sizeof(((struct broker_token *)0)->salt) == SALT_BYTES &&
+	       sizeof(((struct broker_token *)0)->hash) == HASH_BYTES,
+	       "struct broker_token's sizes");
 
-/* Peers with recent failures; the oldest entry makes room. */
-#define FAIL_SLOTS 1024
-
-struct fail {
-	char peer[64];
-	time_t first, blocked_until, last;
-	unsigned int n;
-};
-
-struct broker_auth {
+struct broker_tokens {
 	pthread_mutex_t lock;
-	struct fail fails[FAIL_SLOTS];
 	int dirfd;
-	struct token *tokens;
+	struct broker_token *tokens;
 	size_t n, cap;
 };
 
@@ -85,7 +68,7 @@ const char *broker_role_name(enum broker_role role)
 	return role_names[role];
 }
 
-static enum broker_role role_parse(const char *s)
+enum broker_role broker_role_parse(const char *s)
 {
 	for (int r = BROKER_ROLE_VIEWER; s && r <= BROKER_ROLE_ADMIN; r++)
 		if (!strcmp(s, role_names[r]))
@@ -122,7 +105,7 @@ static bool name_ok(const char *s)
 			 "0123456789_.-") == n;
 }
 
-static void token_clear(struct token *t)
+static void token_clear(struct broker_token *t)
 {
 	free(t->insts);
 	OPENSSL_cleanse(t, sizeof(*t));
@@ -136,7 +119,7 @@ static int derive(const char *secret, const unsigned char *salt,
 	       0 : -EIO;
 }
 
-static struct token *find(struct broker_auth *a, const char *id)
+static struct broker_token *find(struct broker_tokens *a, const char *id)
 {
 	for (size_t i = 0; i < a->n; i++)
 		if (!strcmp(a->tokens[i].id, id))
@@ -146,7 +129,7 @@ static struct token *find(struct broker_auth *a, const char *id)
 
 /* ---- the token file ---- */
 
-static json_t *token_json(const struct token *t, bool secret_parts)
+static json_t *token_json(const struct broker_token *t, bool secret_parts)
 {
 	json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "id", t->id,
 			      "name", t->name, "role", role_names[t->role],
@@ -176,7 +159,7 @@ static json_t *token_json(const struct token *t, bool secret_parts)
 	return o;
 }
 
-static json_t *tokens_json(struct broker_auth *a, bool secret_parts)
+static json_t *tokens_json(struct broker_tokens *a, bool secret_parts)
 {
 	json_t *l = json_array();
 
@@ -188,7 +171,7 @@ static json_t *tokens_json(struct broker_auth *a, bool secret_parts)
 	return l ? json_pack("{s:o}", "tokens", l) : NULL;
 }
 
-static int save(struct broker_auth *a, struct broker_err *err)
+static int save(struct broker_tokens *a, struct broker_err *err)
 {
 	_cleanup_json_ json_t *doc = tokens_json(a, true);
 	_cleanup_free_ char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
@@ -200,7 +183,7 @@ static int save(struct broker_auth *a, struct broker_err *err)
 	return broker_store_write(a->dirfd, BROKER_TOKENS_FILE, text, err);
 }
 
-static int scope_parse(json_t *l, struct token *t, const char *field,
+static int scope_parse(json_t *l, struct broker_token *t, const char *field,
 		       struct broker_err *err)
 {
 	size_t i;
@@ -228,7 +211,7 @@ static int scope_parse(json_t *l, struct token *t, const char *field,
 	return 0;
 }
 
-static int load_one(json_t *o, struct token *t, struct broker_err *err)
+static int load_one(json_t *o, struct broker_token *t, struct broker_err *err)
 {
 	const char *id = NULL, *name = NULL, *role = NULL, *kdf = NULL;
 	const char *salt = NULL, *hash = NULL;
@@ -245,7 +228,7 @@ static int load_one(json_t *o, struct token *t, struct broker_err *err)
 		broker_err_set(err, NULL, "%s", je.text);
 		return -EINVAL;
 	}
-	t->role = role_parse(role);
+	t->role = broker_role_parse(role);
 	if (strlen(id) != 2 * ID_BYTES || strspn(id, "0123456789abcdef") != 2 * ID_BYTES ||
 	    !name_ok(name) || !t->role || strcmp(kdf, "pbkdf2-hmac-sha256") ||
 	    iter < 1 || iter > 10000000 || unhex(t->salt, SALT_BYTES, salt) ||
@@ -261,7 +244,7 @@ static int load_one(json_t *o, struct token *t, struct broker_err *err)
 	return insts ? scope_parse(insts, t, "instances", err) : 0;
 }
 
-static int load(struct broker_auth *a, struct broker_err *err)
+static int load(struct broker_tokens *a, struct broker_err *err)
 {
 	_cleanup_json_ json_t *doc = NULL;
 	struct broker_err why = { 0 };
@@ -306,10 +289,10 @@ fail:
 	return ret;
 }
 
-int broker_auth_open(struct broker_auth **out, int dirfd,
+int broker_tokens_open(struct broker_tokens **out, int dirfd,
 		     struct broker_err *err)
 {
-	struct broker_auth *a = calloc(1, sizeof(*a));
+	struct broker_tokens *a = calloc(1, sizeof(*a));
 	int ret;
 
 	if (!a)
@@ -318,14 +301,14 @@ int broker_auth_open(struct broker_auth **out, int dirfd,
 	a->dirfd = dirfd;
 	ret = load(a, err);
 	if (ret) {
-		broker_auth_free(a);
+		broker_tokens_free(a);
 		return ret;
 	}
 	*out = a;
 	return 0;
 }
 
-void broker_auth_free(struct broker_auth *a)
+void broker_tokens_free(struct broker_tokens *a)
 {
 	if (!a)
 		return;
@@ -340,7 +323,7 @@ void broker_auth_free(struct broker_auth *a)
  * A new token into the table and the file; its text ("vac_<id>_<secret>")
  * in @text.  Lock held.  On failure nothing changes.
  */
-static int create(struct broker_auth *a, struct token *t, char *text,
+static int create(struct broker_tokens *a, struct broker_token *t, char *text,
 		  size_t size, struct broker_err *err)
 {
 	unsigned char id[ID_BYTES], secret[SECRET_BYTES];
@@ -388,10 +371,10 @@ rand_fail:
 	return -EIO;
 }
 
-int broker_auth_bootstrap(struct broker_auth *a, const char *path,
+int broker_tokens_bootstrap(struct broker_tokens *a, const char *path,
 			  struct broker_err *err)
 {
-	struct token t = { .name = "bootstrap", .role = BROKER_ROLE_ADMIN };
+	struct broker_token t = { .name = "bootstrap", .role = BROKER_ROLE_ADMIN };
 	char text[128], line[130];
 	_cleanup_close_ int fd = -1;
 	int ret;
@@ -428,14 +411,13 @@ int broker_auth_bootstrap(struct broker_auth *a, const char *path,
 
 /* ---- requests ---- */
 
-/* A verified token: its role and name into @who; -EACCES otherwise. */
-static int verify(struct broker_auth *a, const char *text,
-		  struct broker_principal *who)
+int broker_tokens_verify(struct broker_tokens *a, const char *text,
+			 struct broker_principal *who)
 {
 	unsigned char hash[HASH_BYTES];
 	char id[2 * ID_BYTES + 1];
 	const char *secret;
-	struct token copy, *t;
+	struct broker_token copy, *t;
 	int ret;
 
 	if (strncmp(text, "vac_", 4) || strlen(text) != 4 + 2 * ID_BYTES + 1 +
@@ -464,169 +446,10 @@ static int verify(struct broker_auth *a, const char *text,
 	return 0;
 }
 
-static bool in_group(uid_t uid, gid_t gid, const char *group)
-{
-	struct group gr, *g = NULL;
-	struct passwd pw, *p = NULL;
-	char buf[16384];
+/* ---- the tokens resource ---- */
 
-	if (!group[0] || getgrnam_r(group, &gr, buf, sizeof(buf), &g) || !g)
-		return false;
-	if (gid == g->gr_gid)
-		return true;
-	{
-		gid_t want = g->gr_gid;
-		char pbuf[4096];
-
-		if (getpwuid_r(uid, &pw, pbuf, sizeof(pbuf), &p) || !p)
-			return false;
-		if (p->pw_gid == want)
-			return true;
-		for (char **m = g->gr_mem; *m; m++)
-			if (!strcmp(*m, p->pw_name))
-				return true;
-	}
-	return false;
-}
-
-int broker_auth_authenticate(struct broker_req *req)
-{
-	struct broker_principal *who = &req->who;
-	const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
-						    MHD_HTTP_HEADER_AUTHORIZATION);
-
-	who->role = BROKER_ROLE_NONE;
-	if (h) {
-		if (strncasecmp(h, "Bearer ", 7))
-			return -EACCES;
-		h += 7;
-		while (*h == ' ')
-			h++;
-		return verify(req->b->auth, h, who);
-	}
-	if (!who->local)
-		return -EACCES;
-	if (who->uid == 0 ||
-	    in_group(who->uid, who->gid, req->b->cfg.admin_group)) {
-		who->role = BROKER_ROLE_ADMIN;
-		return 0;
-	}
-	return -EACCES;
-}
-
-static void peer_key(const struct broker_req *req, char *buf, size_t size)
-{
-	if (req->who.local)
-		snprintf(buf, size, "uid:%u", (unsigned int)req->who.uid);
-	else
-		snprintf(buf, size, "%s", req->who.peer);
-}
-
-static time_t mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
-/* The peer's slot, or NULL if none (@add: the oldest one, reset). */
-static struct fail *fail_slot(struct broker_auth *a, const char *key, bool add)
-{
-	struct fail *old = &a->fails[0];
-
-	for (size_t i = 0; i < FAIL_SLOTS; i++) {
-		if (a->fails[i].peer[0] && !strcmp(a->fails[i].peer, key))
-			return &a->fails[i];
-		if (a->fails[i].last < old->last)
-			old = &a->fails[i];
-	}
-	if (!add)
-		return NULL;
-	memset(old, 0, sizeof(*old));
-	snprintf(old->peer, sizeof(old->peer), "%s", key);
-	return old;
-}
-
-bool broker_auth_blocked(struct broker_req *req)
-{
-	struct broker_auth *a = req->b->auth;
-	char key[64];
-	struct fail *f;
-	bool blocked;
-
-	peer_key(req, key, sizeof(key));
-	pthread_mutex_lock(&a->lock);
-	f = fail_slot(a, key, false);
-	blocked = f && f->blocked_until > mono();
-	pthread_mutex_unlock(&a->lock);
-	return blocked;
-}
-
-bool broker_auth_failed(struct broker_req *req)
-{
-	const struct broker_config *c = &req->b->cfg;
-	struct broker_auth *a = req->b->auth;
-	time_t now = mono();
-	char key[64];
-	struct fail *f;
-
-	peer_key(req, key, sizeof(key));
-	pthread_mutex_lock(&a->lock);
-	f = fail_slot(a, key, true);
-	if (!f->n || now - f->first >= (time_t)c->auth_fail_window.v) {
-		f->first = now;
-		f->n = 0;
-	}
-	f->n++;
-	f->last = now;
-	if (f->n >= c->auth_fail_max.v) {
-		f->blocked_until = now + c->auth_block.v;
-		f->n = 0;	/* a new window after the block */
-		broker_log(LOG_WARNING, "%s: %u failed authentications in %u s; "
-			   "blocked for %u s", key, c->auth_fail_max.v,
-			   c->auth_fail_window.v, c->auth_block.v);
-	}
-	pthread_mutex_unlock(&a->lock);
-	return false;
-}
-
-bool broker_auth_scope_ok(struct broker_req *req, const char *name)
-{
-	struct broker_auth *a = req->b->auth;
-	struct token *t;
-	bool ok = false;
-
-	if (!req->who.scoped)
-		return true;
-	pthread_mutex_lock(&a->lock);
-	t = find(a, req->who.token_id);
-	for (size_t i = 0; t && i < t->n_insts; i++)
-		if (!strcmp(t->insts[i], name))
-			ok = true;
-	pthread_mutex_unlock(&a->lock);
-	return ok;
-}
-
-/* ---- /v1/tokens ---- */
-
-enum MHD_Result broker_auth_tokens_get(struct broker_req *req)
-{
-	struct broker_auth *a = req->b->auth;
-	json_t *doc;
-
-	pthread_mutex_lock(&a->lock);
-	doc = tokens_json(a, false);
-	pthread_mutex_unlock(&a->lock);
-	return broker_reply_json(req, MHD_HTTP_OK, doc);
-}
-
-/*
- * A POST /v1/tokens body into @t (name, role, expiry, scope); -EINVAL
- * with @err naming the bad field, -ENOMEM.  t->insts is NULL on failure.
- */
-static int token_body(const char *text, size_t len, struct token *t,
-		      struct broker_err *err)
+int broker_tokens_parse(const char *text, size_t len, struct broker_token *t,
+			struct broker_err *err)
 {
 	_cleanup_json_ json_t *body = bj_load(text, len, "body", err);
 	const char *name = NULL, *role = NULL;
@@ -649,7 +472,7 @@ static int token_body(const char *text, size_t len, struct token *t,
 		return -EINVAL;
 	}
 	snprintf(t->name, sizeof(t->name), "%s", name);
-	t->role = role_parse(role);
+	t->role = broker_role_parse(role);
 	if (!t->role) {
 		broker_err_set(err, "role", "one of viewer, operator, admin");
 		return -EINVAL;
@@ -670,65 +493,52 @@ static int token_body(const char *text, size_t len, struct token *t,
 	return ret;
 }
 
-enum MHD_Result broker_auth_tokens_post(struct broker_req *req)
+int broker_tokens_create(struct broker_tokens *a, struct broker_token *t,
+			 json_t **view, struct broker_err *err)
 {
-	struct broker_auth *a = req->b->auth;
-	struct broker_err err = { 0 };
-	struct token t = { 0 };
-	json_t *view;
 	char text[128];
 	int ret;
 
-	if (!broker_req_is_json(req))
-		return broker_reply_error(req, BROKER_UNSUPPORTED_MEDIA_TYPE, NULL,
-					  "the body must be application/json");
-	ret = token_body(req->body ? req->body : "", req->body_len, &t, &err);
-	if (ret == -ENOMEM)
-		return MHD_NO;
-	if (ret)
-		return broker_reply_error(req, BROKER_BAD_REQUEST, err.field,
-					  "%s", err.msg);
 	pthread_mutex_lock(&a->lock);
-	ret = create(a, &t, text, sizeof(text), &err);
-	view = ret ? NULL : token_json(&a->tokens[a->n - 1], false);
+	ret = create(a, t, text, sizeof(text), err);
+	*view = ret ? NULL : token_json(&a->tokens[a->n - 1], false);
 	pthread_mutex_unlock(&a->lock);
-	if (ret) {
-		free(t.insts);
-		if (ret == -ENOSPC)
-			return broker_reply_error(req, BROKER_CONFLICT, NULL, "%s",
-						  err.msg);
-		broker_log(LOG_ERR, "creating token %s: %s", t.name, err.msg);
-		return broker_reply_error(req, BROKER_INTERNAL, NULL, "%s",
-					  err.msg);
-	}
-	broker_log(LOG_NOTICE, "token %s (%s, %s) created", t.id, t.name,
-		   role_names[t.role]);
-	if (view)
-		json_object_set_new(view, "token", json_string(text));
+	if (ret)
+		return ret;
+	if (*view)
+		json_object_set_new(*view, "token", json_string(text));
 	OPENSSL_cleanse(text, sizeof(text));
-	return broker_reply_json(req, MHD_HTTP_CREATED, view);
+	return 0;
 }
 
-enum MHD_Result broker_auth_token_delete(struct broker_req *req)
+json_t *broker_tokens_list(struct broker_tokens *a)
 {
-	struct broker_auth *a = req->b->auth;
-	struct broker_err err = { 0 };
-	struct token *t, keep;
+	json_t *doc;
+
+	pthread_mutex_lock(&a->lock);
+	doc = tokens_json(a, false);
+	pthread_mutex_unlock(&a->lock);
+	return doc;
+}
+
+int broker_tokens_revoke(struct broker_tokens *a, const char *id,
+			 struct broker_err *err)
+{
+	struct broker_token *t, keep;
 	size_t i;
 	int ret;
 
 	pthread_mutex_lock(&a->lock);
-	t = find(a, req->param);
+	t = find(a, id);
 	if (!t) {
 		pthread_mutex_unlock(&a->lock);
-		return broker_reply_error(req, BROKER_NOT_FOUND, NULL,
-					  "no token %s", req->param);
+		return -ENOENT;
 	}
 	i = t - a->tokens;
 	keep = *t;
 	memmove(t, t + 1, (a->n - i - 1) * sizeof(*t));
 	a->n--;
-	ret = save(a, &err);
+	ret = save(a, err);
 	if (ret) {
 		memmove(&a->tokens[i + 1], &a->tokens[i], (a->n - i) * sizeof(*t));
 		a->tokens[i] = keep;
@@ -737,12 +547,20 @@ enum MHD_Result broker_auth_token_delete(struct broker_req *req)
 		token_clear(&keep);
 	}
 	pthread_mutex_unlock(&a->lock);
-	if (ret) {
-		broker_log(LOG_ERR, "revoking token %s: %s", req->param, err.msg);
-		return broker_reply_error(req, BROKER_INTERNAL, NULL, "%s", err.msg);
-	}
-	broker_log(LOG_NOTICE, "token %s revoked", req->param);
-	return broker_reply(req, MHD_HTTP_NO_CONTENT,
-			    MHD_create_response_from_buffer(0, NULL,
-							    MHD_RESPMEM_PERSISTENT));
+	return ret;
+}
+
+bool broker_tokens_scope_ok(struct broker_tokens *a, const char *id,
+			    const char *name)
+{
+	struct broker_token *t;
+	bool ok = false;
+
+	pthread_mutex_lock(&a->lock);
+	t = find(a, id);
+	for (size_t i = 0; t && i < t->n_insts; i++)
+		if (!strcmp(t->insts[i], name))
+			ok = true;
+	pthread_mutex_unlock(&a->lock);
+	return ok;
 }

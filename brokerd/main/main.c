@@ -24,13 +24,17 @@
 #include <sys/timerfd.h>
 #include <time.h>
 
-#include "http/tokens.h"
-#include "core/backend.h"
-#include "core/bus.h"
-#include "http/server.h"
 #include "base/json.h"
+#include "base/log.h"
+#include "core/backend.h"
+#include "core/broker.h"
+#include "core/bus.h"
 #include "core/policy.h"
-#include "core/store.h"
+#include "core/reconcile.h"
+#include "http/listen.h"
+#include "http/server.h"
+#include "http/tokens.h"
+#include "rest/routes.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
 
@@ -413,6 +417,17 @@ static int run(struct loop *l, int sfd, int tfd)
 	}
 }
 
+/* What the HTTP server serves: every resource's routes. */
+static const struct broker_routes *const routes[] = {
+	&broker_resources_routes,
+	&broker_metrics_routes,
+	&broker_instances_routes,
+	&broker_profiles_routes,
+	&broker_policy_routes,
+	&broker_events_routes,
+	&broker_tokens_routes,
+};
+
 static int backend_new(struct broker *b, struct broker_err *err)
 {
 	if (!strcmp(b->cfg.backend, "netlink"))
@@ -428,6 +443,8 @@ int main(int argc, char **argv)
 	struct broker_err err = { 0 };
 	struct args args = { 0 };
 	struct loop l = { .b = &b, .args = &args };
+	struct broker_tokens *tokens = NULL;
+	struct broker_http *http = NULL;
 	sigset_t mask;
 	int ret;
 
@@ -463,13 +480,13 @@ int main(int argc, char **argv)
 
 	ret = broker_store_open(&b.store, b.cfg.state_dir, &err);
 	if (!ret)
-		ret = broker_auth_open(&b.auth, b.store.dirfd, &err);
+		ret = broker_tokens_open(&tokens, b.store.dirfd, &err);
 	if (!ret)
 		ret = broker_policy_open(&b, &err);
 	if (ret)
 		goto fail;
 	if (args.bootstrap_token) {
-		ret = broker_auth_bootstrap(b.auth, args.bootstrap_token, &err);
+		ret = broker_tokens_bootstrap(tokens, args.bootstrap_token, &err);
 		if (ret < 0)
 			goto fail;
 		broker_log(LOG_NOTICE, ret ? "tokens exist; %s left as it is" :
@@ -481,7 +498,8 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = broker_events_new(&b, &b.events);
 	if (!ret)
-		ret = broker_http_listen(&b, &err);
+		ret = broker_http_listen(&http, &b, tokens, routes,
+					 ARRAY_SIZE(routes), &err);
 	if (ret)
 		goto fail;
 
@@ -490,7 +508,7 @@ int main(int argc, char **argv)
 	l.next_check = now_s() + b.cfg.retry_interval.v;
 	pthread_mutex_unlock(&b.lock);
 
-	ret = broker_http_start(&b, &err);
+	ret = broker_http_start(http, &err);
 	if (ret)
 		goto fail;
 	broker_log(LOG_NOTICE, "serving on %s%s%s%s%s (%s backend, state in %s)",
@@ -507,11 +525,11 @@ fail:
 out:
 	if (b.events)
 		broker_events_close(b.events);
-	broker_http_stop(&b);
+	broker_http_stop(http);
 	broker_events_free(b.events);
 	if (b.backend)
 		b.backend->ops->destroy(b.backend);
-	broker_auth_free(b.auth);
+	broker_tokens_free(tokens);
 	broker_policy_free(b.policy);
 	broker_store_close(&b.store);
 	json_decref(args.flags);

@@ -3,13 +3,17 @@
  * Metrics: per resource kind and per instance as the backend reports
  * them, and brokerd's own.  While the backend cannot serve, only
  * brokerd's own are given, with brokerd_backend_up 0.
+ *
+ * May call: http/ (replies, the count by status), core/, base/.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 
-#include "rest/instances.h"
 #include "core/backend.h"
-#include "rest/metrics.h"
+#include "core/broker.h"
+#include "core/instances.h"
+#include "http/reply.h"
+#include "rest/routes.h"
 
 static void family(FILE *f, const char *name, const char *type,
 		   const char *help)
@@ -86,7 +90,7 @@ static char *backend_metrics(struct broker *b, size_t *len)
 	FILE *f;
 
 	if (!be->ops->ready(be) || be->ops->resources(be, r) ||
-	    broker_api_list(be, &in, &n))
+	    broker_instances_list(be, &in, &n))
 		return NULL;
 	f = open_memstream(&text, len);
 	if (!f)
@@ -105,7 +109,7 @@ static char *backend_metrics(struct broker *b, size_t *len)
 	return text;
 }
 
-static char *render(struct broker *b, size_t *len)
+static char *render(struct broker *b, const uint64_t *replies, size_t *len)
 {
 	_cleanup_free_ char *vac = NULL;
 	char *text = NULL;
@@ -124,9 +128,8 @@ static char *render(struct broker *b, size_t *len)
 		b->backend->ops->name, vac != NULL);
 	family(f, "brokerd_http_requests_total", "counter",
 	       "HTTP requests answered, by status code.");
-	for (size_t code = 0; code < ARRAY_SIZE(b->http_requests); code++) {
-		uint64_t n = __atomic_load_n(&b->http_requests[code],
-					     __ATOMIC_RELAXED);
+	for (size_t code = 0; code < BROKER_STATUS_MAX; code++) {
+		uint64_t n = __atomic_load_n(&replies[code], __ATOMIC_RELAXED);
 
 		if (n)
 			fprintf(f, "brokerd_http_requests_total{code=\"%zu\"} %llu\n",
@@ -139,10 +142,10 @@ static char *render(struct broker *b, size_t *len)
 	return text;
 }
 
-enum MHD_Result broker_metrics_get(struct broker_req *req)
+static enum MHD_Result metrics_get(struct broker_req *req)
 {
 	size_t len;
-	char *text = render(req->b, &len);
+	char *text = render(req->b, req->replies, &len);
 
 	if (!text)
 		return broker_reply_error(req, BROKER_INTERNAL, NULL, "out of memory");
@@ -150,3 +153,9 @@ enum MHD_Result broker_metrics_get(struct broker_req *req)
 				 "text/plain; version=0.0.4; charset=utf-8",
 				 text, len);
 }
+
+static const struct broker_route routes[] = {
+	{ "GET", "/metrics", metrics_get, 0, BROKER_ROLE_VIEWER },
+};
+
+const struct broker_routes broker_metrics_routes = BROKER_ROUTES(routes);
