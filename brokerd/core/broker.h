@@ -17,7 +17,7 @@
 /* ---- the daemon ---- */
 
 struct broker_backend;
-struct broker_events;
+struct broker_bus;
 struct broker_policy;
 
 struct broker {
@@ -25,7 +25,7 @@ struct broker {
 	struct broker_config cfg;
 	struct broker_backend *backend;
 	struct broker_store store;
-	struct broker_events *events;
+	struct broker_bus *bus;
 	struct broker_policy *policy;	/* policy and profiles (broker_policy.c) */
 	int pending;			/* instances left with unapplied */
 };

@@ -333,7 +333,7 @@ static void on_timer(struct loop *l)
 		l->next_check = now + b->cfg.retry_interval.v;
 	}
 	if (now >= l->next_keepalive) {
-		broker_events_keepalive(b->events);
+		broker_bus_heartbeat(b->bus);
 		l->next_keepalive = now + b->cfg.limits.sse_keepalive.v;
 	}
 	pthread_mutex_unlock(&b->lock);
@@ -345,14 +345,14 @@ static void on_backend_events(struct broker *b)
 	int ret;
 
 	pthread_mutex_lock(&b->lock);
-	ret = be->ops->events_read(be, broker_events_publish, b);
+	ret = be->ops->events_read(be, broker_bus_publish, b);
 	if (ret == -ENOBUFS)
 		broker_log(LOG_NOTICE, "%s backend: events were lost; reconciling",
 			   be->ops->name);
 	else if (ret < 0)
 		broker_log(LOG_WARNING, "%s backend: reading events: %s",
 			   be->ops->name, ret == -ENOTCONN ? be->down : strerror(-ret));
-	ret = broker_events_resync(b, ret == -ENOBUFS);
+	ret = broker_bus_resync(b, ret == -ENOBUFS);
 	if (ret)
 		broker_log(LOG_WARNING, "events: cannot resynchronize the streams: %s",
 			   strerror(-ret));
@@ -496,7 +496,7 @@ int main(int argc, char **argv)
 	}
 	ret = backend_new(&b, &err);
 	if (!ret)
-		ret = broker_events_new(&b, &b.events);
+		ret = broker_bus_new(&b, &b.bus);
 	if (!ret)
 		ret = broker_http_listen(&http, &b, tokens, routes,
 					 ARRAY_SIZE(routes), &err);
@@ -523,10 +523,10 @@ int main(int argc, char **argv)
 fail:
 	broker_log(LOG_ERR, "%s", err.msg[0] ? err.msg : strerror(-ret));
 out:
-	if (b.events)
-		broker_events_close(b.events);
+	if (b.bus)
+		broker_bus_close(b.bus);
 	broker_http_stop(http);
-	broker_events_free(b.events);
+	broker_bus_free(b.bus);
 	if (b.backend)
 		b.backend->ops->destroy(b.backend);
 	broker_tokens_free(tokens);
