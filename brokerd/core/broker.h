@@ -19,6 +19,7 @@
 struct broker_backend;
 struct broker_bus;
 struct broker_policy;
+struct broker_profiles;
 
 struct broker {
 	pthread_mutex_t lock;
@@ -26,7 +27,8 @@ struct broker {
 	struct broker_backend *backend;
 	struct broker_store store;
 	struct broker_bus *bus;
-	struct broker_policy *policy;	/* policy and profiles (broker_policy.c) */
+	struct broker_policy *policy;
+	struct broker_profiles *profiles;
 	int pending;			/* instances left with unapplied */
 };
 

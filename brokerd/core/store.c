@@ -24,6 +24,7 @@
 #define STATE_TMP	BROKER_STATE_FILE ".tmp"
 #define STATE_VERSION	1
 #define STATE_MAX_BYTES	(16u << 20)
+#define FILE_MAX_BYTES	(4u << 20)	/* the versioned files */
 
 struct file_top {
 	struct bj_u32 version;
@@ -352,4 +353,42 @@ int broker_store_del(struct broker_store *s, const char *name,
 		s->n++;
 	}
 	return ret;
+}
+
+/* ---- the other state files: versioned JSON objects ---- */
+
+static int check_version(json_t *root, struct broker_err *err)
+{
+	json_t *v = json_object_get(root, "version");
+
+	if (!json_is_integer(v) || json_integer_value(v) != BROKER_FILE_VERSION) {
+		broker_err_set(err, "version", "must be %d", BROKER_FILE_VERSION);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int broker_store_load(int dirfd, const char *file, json_t **root,
+		      struct broker_err *err)
+{
+	int ret = bj_load_file(dirfd, file, FILE_MAX_BYTES, root, err);
+
+	if (ret)
+		return ret;
+	if (!json_is_object(*root) || check_version(*root, err))
+		return -EINVAL;
+	return 0;
+}
+
+int broker_store_save(int dirfd, const char *name, json_t *root,
+		      struct broker_err *err)
+{
+	_cleanup_free_ char *text = NULL;
+
+	text = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	if (!text) {
+		broker_err_set(err, NULL, "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	return broker_store_write(dirfd, name, text, err);
 }

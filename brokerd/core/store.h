@@ -61,4 +61,17 @@ int broker_store_del(struct broker_store *s, const char *name,
 int broker_store_write(int dirfd, const char *name, const char *text,
 		       struct broker_err *err);
 
+/*
+ * The state directory's other files (policy.json, profiles.json): JSON
+ * objects with "version": BROKER_FILE_VERSION, of at most 4 MiB.
+ */
+#define BROKER_FILE_VERSION 1
+
+/* @file of @dirfd, checked to be such an object; -ENOENT if absent. */
+int broker_store_load(int dirfd, const char *file, json_t **root,
+		      struct broker_err *err);
+/* @root written as @file with broker_store_write(). */
+int broker_store_save(int dirfd, const char *name, json_t *root,
+		      struct broker_err *err);
+
 #endif /* BROKER_STORE_H */

@@ -30,6 +30,7 @@
 #include "core/broker.h"
 #include "core/bus.h"
 #include "core/policy.h"
+#include "core/profiles.h"
 #include "core/reconcile.h"
 #include "http/listen.h"
 #include "http/server.h"
@@ -483,6 +484,8 @@ int main(int argc, char **argv)
 		ret = broker_tokens_open(&tokens, b.store.dirfd, &err);
 	if (!ret)
 		ret = broker_policy_open(&b, &err);
+	if (!ret)
+		ret = broker_profiles_open(&b, &err);
 	if (ret)
 		goto fail;
 	if (args.bootstrap_token) {
@@ -530,6 +533,7 @@ out:
 	if (b.backend)
 		b.backend->ops->destroy(b.backend);
 	broker_tokens_free(tokens);
+	broker_profiles_free(b.profiles);
 	broker_policy_free(b.policy);
 	broker_store_close(&b.store);
 	json_decref(args.flags);
