@@ -5,6 +5,8 @@
  * instances are only ever declared; the backend still announces its own
  * changes as events, through an eventfd, as vac.ko does on its monitor
  * group, so the daemon handles both backends alike.
+ *
+ * May call: the accounting core (kernel/vac_core.c), base/.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -4,6 +4,8 @@
  * requests, one subscribed to the monitor group whose fd the daemon's
  * event loop polls.  When the family is absent (vac.ko not loaded, or
  * unloaded since) the backend is down and check() connects again.
+ *
+ * May call: libvac, base/.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * brokerd: what every part of the daemon shares.  The daemon's state is
- * one struct broker, guarded by one mutex: libmicrohttpd's threads take
- * it around each request, the event loop around each event and timer.
+ * The core's state: one struct broker, guarded by one mutex:
+ * libmicrohttpd's threads take it around each request, the event loop
+ * around each event and timer.  The core knows nothing of HTTP; the
+ * layers above reach it through this struct and the core's functions.
  */
 #ifndef BROKER_H
 #define BROKER_H
@@ -13,8 +14,6 @@
 #include "base/config.h"
 #include "base/log.h"
 #include "core/store.h"
-
-/* ---- the daemon ---- */
 
 struct broker_backend;
 struct broker_bus;

@@ -9,7 +9,9 @@
  * backend's reason, and tried again on the next run.  Instances nobody
  * declared through brokerd, and kinds without a desired value, are left
  * as they are.  With a policy stored, its re-plan follows (see
- * broker_policy.c), and the quotas it plans become desired ones.
+ * policy.c), and the quotas it plans become desired ones.
+ *
+ * May call: policy.c, backend, store.c, base/.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -8,7 +8,11 @@
  *
  * Written whole on every change: a temporary file, fsync, rename over the
  * old one, fsync of the directory.  A crash leaves the old file or the new
- * one, never a mix; a left-over temporary file is removed at start.
+ * one, never a mix; a left-over temporary file is removed at start.  Every
+ * other file of the state directory (policy.json, profiles.json,
+ * tokens.json) is written the same way, through broker_store_write().
+ *
+ * May call: base/.
  */
 #define _GNU_SOURCE
 #include <errno.h>
