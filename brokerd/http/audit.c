@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * The audit log (see broker_audit.h).  A line:
+ * The audit log (see audit.h).  A line:
  *
  *   {"time":"2026-11-25T21:40:00Z","principal":"token:0123456789abcdef",
  *    "token_name":"ci","peer":"127.0.0.1","role":"operator","method":"PUT",
