@@ -54,6 +54,7 @@ static const char main_help[] =
 "      --cacert FILE     CA certificate(s) to verify an https host\n"
 "  -o, --output FORMAT   'table' (default) or 'json'\n"
 "  -h, --help            this help; 'brokerctl OBJECT --help' for one object\n"
+"      --version         brokerctl's version\n"
 "\n"
 "Kinds: asids sev_asids sev_es_asids vpids pmu_counters msr_slots\n"
 "Instance names: [a-z0-9_]{1,31}.  Quotas: 0 to 4294967295.\n"
@@ -165,7 +166,7 @@ static char *read_token_file(const char *path)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_TOKEN_FILE = 256, OPT_CACERT };
+	enum { OPT_TOKEN_FILE = 256, OPT_CACERT, OPT_VERSION };
 	static const struct option opts[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "host", required_argument, NULL, 'H' },
@@ -175,6 +176,7 @@ int main(int argc, char **argv)
 		{ "cacert", required_argument, NULL, OPT_CACERT },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
 		{ 0 },
 	};
 	struct ctl ctl = { 0 };
@@ -211,6 +213,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			return ctl_show_help(main_help);
+		case OPT_VERSION:
+			printf("brokerctl %s\n", BROKER_VERSION);
+			return 0;
 		case ':':
 			return ctl_usage_error(NULL, "option '%s' needs a value",
 					       argv[optind - 1]);

@@ -198,6 +198,7 @@ static void usage(FILE *f)
 "                          and write it to FILE (mode 0600)\n"
 "  -v, --verbose           log_level debug\n"
 "  -h, --help              this text\n"
+"      --version           brokerd's version\n"
 "\n"
 "Options override the file.  SIGHUP reloads the file: log_level changes at\n"
 "once, every other key at the next start.\n");
@@ -216,6 +217,7 @@ int broker_config_args(int argc, char **argv, struct broker_args *a)
 		{ "bootstrap-token", required_argument, NULL, 'B' },
 		{ "verbose",	no_argument, NULL, 'v' },
 		{ "help",	no_argument, NULL, 'h' },
+		{ "version",	no_argument, NULL, 'V' },
 		{ NULL }
 	};
 	const char *key;
@@ -237,6 +239,9 @@ int broker_config_args(int argc, char **argv, struct broker_args *a)
 			continue;
 		case 'h':
 			usage(stdout);
+			return 1;
+		case 'V':
+			printf("brokerd %s\n", BROKER_VERSION);
 			return 1;
 		case 'S': key = "state_dir"; break;
 		case 's': key = "socket"; break;

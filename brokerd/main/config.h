@@ -15,8 +15,9 @@ struct broker_args {
 };
 
 /*
- * The command line into @a: 0, 1 when it asked for --help (printed), or
- * -EINVAL (usage printed).  a->flags is set whatever the outcome.
+ * The command line into @a: 0, 1 when it asked for --help or --version
+ * (printed), or -EINVAL (usage printed).  a->flags is set whatever the
+ * outcome.
  */
 int broker_config_args(int argc, char **argv, struct broker_args *a);
 /* The file, then the flags over it; @c is only written on success. */

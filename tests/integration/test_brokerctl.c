@@ -681,6 +681,22 @@ static void test_socket_and_host_come_from_options_or_environment(void **state)
 	run_free(&r);
 }
 
+/* --version prints "brokerctl VERSION", the project's; --help names it. */
+static void test_version_is_the_project_version(void **state)
+{
+	struct bt_daemon *d = *state;
+	struct ctl_run r;
+
+	run_env(d, NULL, &r, (const char *const[]){ "--version", NULL });
+	assert_ok(&r);
+	assert_string_equal(r.out, "brokerctl " BROKER_VERSION "\n");
+	run_free(&r);
+	run_env(d, NULL, &r, (const char *const[]){ "--help", NULL });
+	assert_ok(&r);
+	assert_has(r.out, "--version");
+	run_free(&r);
+}
+
 static void test_help_documents_verbs_and_exit_codes(void **state)
 {
 	struct bt_daemon *d = *state;
@@ -1522,6 +1538,7 @@ int main(void)
 		T(test_no_daemon_is_exit_3),
 		T(test_socket_and_host_come_from_options_or_environment),
 		T(test_help_documents_verbs_and_exit_codes),
+		T(test_version_is_the_project_version),
 		T(test_events_count_sees_changes_made_meanwhile),
 		T(test_token_verbs_follow_the_server),
 		T(test_policy_verbs_in_both_modes),
