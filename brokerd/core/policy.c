@@ -73,16 +73,14 @@ int broker_policy_open(struct broker *b, struct broker_err *err)
 {
 	struct broker_policy *p = calloc(1, sizeof(*p));
 	struct broker_err why = { 0 };
-	char text[sizeof(why.field) + sizeof(why.msg)];
 	int ret;
 
 	if (!p)
 		return -ENOMEM;
 	ret = load_policy(p, b->store.dirfd, &why);
 	if (ret) {
-		broker_err_set(err, why.field, "%s/%s: %s", b->cfg.state_dir,
-			       BROKER_POLICY_FILE, ret == -ENOMEM ? "out of memory" :
-			       broker_err_text(&why, text, sizeof(text)));
+		broker_store_load_err(err, b->cfg.state_dir, BROKER_POLICY_FILE,
+				      ret, &why);
 		broker_policy_free(p);
 		return ret;
 	}

@@ -108,7 +108,6 @@ int broker_profiles_open(struct broker *b, struct broker_err *err)
 {
 	struct broker_profiles *p = calloc(1, sizeof(*p));
 	struct broker_err why = { 0 };
-	char text[sizeof(why.field) + sizeof(why.msg)];
 	int ret;
 
 	if (!p)
@@ -121,9 +120,8 @@ int broker_profiles_open(struct broker *b, struct broker_err *err)
 			ret = -ENOMEM;
 	}
 	if (ret) {
-		broker_err_set(err, why.field, "%s/%s: %s", b->cfg.state_dir,
-			       BROKER_PROFILES_FILE, ret == -ENOMEM ? "out of memory" :
-			       broker_err_text(&why, text, sizeof(text)));
+		broker_store_load_err(err, b->cfg.state_dir, BROKER_PROFILES_FILE,
+				      ret, &why);
 		broker_profiles_free(p);
 		return ret;
 	}

@@ -396,3 +396,14 @@ int broker_store_save(int dirfd, const char *name, json_t *root,
 	}
 	return broker_store_write(dirfd, name, text, err);
 }
+
+void broker_store_load_err(struct broker_err *err, const char *dir,
+			   const char *file, int ret,
+			   const struct broker_err *why)
+{
+	char text[sizeof(why->field) + sizeof(why->msg)];
+
+	broker_err_set(err, why->field, "%s/%s: %s", dir, file,
+		       ret == -ENOMEM ? "out of memory" :
+		       broker_err_text(why, text, sizeof(text)));
+}

@@ -70,6 +70,13 @@ int broker_store_write(int dirfd, const char *name, const char *text,
 /* @file of @dirfd, checked to be such an object; -ENOENT if absent. */
 int broker_store_load(int dirfd, const char *file, json_t **root,
 		      struct broker_err *err);
+/*
+ * The error of such a file that could not be loaded (@ret, @why) as the
+ * operator reads it: "@dir/@file: field: why".
+ */
+void broker_store_load_err(struct broker_err *err, const char *dir,
+			   const char *file, int ret,
+			   const struct broker_err *why);
 /* @root written as @file with broker_store_write(). */
 int broker_store_save(int dirfd, const char *name, json_t *root,
 		      struct broker_err *err);
