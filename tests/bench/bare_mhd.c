@@ -3,7 +3,7 @@
  * bare_mhd: the floor for brokerd's REST figures.
  *
  * A libmicrohttpd server started with the flags and limits brokerd's
- * broker_http.c uses (epoll, internal thread or a pool of THREADS, the
+ * http/server.c uses (epoll, internal thread or a pool of THREADS, the
  * same connection limits), answering every request, whatever its URL and
  * body, with 200 and a JSON body of SIZE bytes (PUT_SIZE for a PUT) built
  * once at start.  It reads and drops a request body, as it must for a PUT.
@@ -29,7 +29,7 @@
 
 #include <microhttpd.h>
 
-/* brokerd's defaults (broker_main.c), which the benchmark keeps. */
+/* brokerd's defaults (main/config.c), which the benchmark keeps. */
 #define CONNECTIONS		64
 #define CONNECTIONS_PER_IP	16
 #define CONNECTION_TIMEOUT	30

@@ -7,8 +7,8 @@
  * the same bytes: what is accepted is exactly what the document says;
  * what is rejected says why and leaves the output as it was.
  */
-#include "../../brokerd/broker_api.c"
-#include "../../brokerd/broker_auth.c"
+#include "../../brokerd/rest/instances.c"
+#include "../../brokerd/http/tokens.c"
 
 static const char *const kinds[] = {
 	"asids", "sev_asids", "sev_es_asids", "vpids", "pmu_counters",
@@ -76,7 +76,7 @@ static void declare(const uint8_t *data, size_t size)
 	char none = 0x5a;
 	int ret;
 
-	ret = bj_parse((const char *)data, size, no_fields, &none,
+	ret = bj_parse((const char *)data, size, bj_no_fields, &none,
 		       sizeof(none), "body", &err);
 	if (ret)
 		check_rejected(&err);
@@ -99,10 +99,10 @@ static void token(const uint8_t *data, size_t size)
 {
 	_cleanup_json_ json_t *ref = reference(data, size);
 	struct broker_err err = { 0 };
-	struct token t = { 0 };
+	struct broker_token t = { 0 };
 	json_t *l;
 
-	if (token_body((const char *)data, size, &t, &err)) {
+	if (broker_tokens_parse((const char *)data, size, &t, &err)) {
 		check_rejected(&err);
 		if (t.insts)
 			abort();

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * libFuzzer: brokerd's configuration file, read by config_load() as at
+ * libFuzzer: brokerd's configuration file, read by broker_config_load() as at
  * start (-c FILE; the file is a memfd).  A configuration that loads has
  * every key the document gives, as it gives it, every other key at its
  * default, and every number within its declared range; one that does not
@@ -9,7 +9,7 @@
 #define _GNU_SOURCE
 #include <sys/mman.h>
 
-#include "../../brokerd/broker_main.c"
+#include "../../brokerd/main/config.c"
 
 static int memfd = -1;
 static char path[64];
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct broker_config c, before, def;
 	struct broker_err err = { 0 };
-	struct args a = { .config = path };
+	struct broker_args a = { .config = path };
 	_cleanup_json_ json_t *ref = NULL;
 
 	if (size > CONFIG_MAX_BYTES)
@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	a.flags = json_object();
 	memset(&c, 0x5a, sizeof(c));
 	before = c;
-	if (config_load(&a, &c, &err)) {
+	if (broker_config_load(&a, &c, &err)) {
 		if (!err.msg[0] || memcmp(&c, &before, sizeof(c)))
 			abort();
 		json_decref(a.flags);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * libFuzzer: the token store.  The input is written as tokens.json into
- * a scratch state directory and loaded by broker_auth_open(), as brokerd
+ * a scratch state directory and loaded by broker_tokens_open(), as brokerd
  * does at start.  A store that loads holds only valid tokens, each id
  * once, and survives being written back and loaded again unchanged; one
  * that does not load says why, naming the file, and yields nothing.
@@ -9,7 +9,7 @@
 #define _GNU_SOURCE
 #include <ftw.h>
 
-#include "../../brokerd/broker_auth.c"
+#include "../../brokerd/http/tokens.c"
 
 static char dir[] = "/tmp/fuzz_tokens.XXXXXX";
 static int dirfd = -1;
@@ -46,7 +46,7 @@ static void put(const void *data, size_t size)
 	close(fd);
 }
 
-static void check_token(const struct token *t)
+static void check_token(const struct broker_token *t)
 {
 	if (strlen(t->id) != 2 * ID_BYTES ||
 	    strspn(t->id, "0123456789abcdef") != 2 * ID_BYTES ||
@@ -60,7 +60,7 @@ static void check_token(const struct token *t)
 			abort();
 }
 
-static bool same_token(const struct token *a, const struct token *b)
+static bool same_token(const struct broker_token *a, const struct broker_token *b)
 {
 	if (strcmp(a->id, b->id) || strcmp(a->name, b->name) ||
 	    a->role != b->role || a->scoped != b->scoped ||
@@ -77,7 +77,7 @@ static bool same_token(const struct token *a, const struct token *b)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct broker_auth *a = (void *)&dir, *again = NULL;
+	struct broker_tokens *a = (void *)&dir, *again = NULL;
 	struct broker_err err = { 0 };
 	_cleanup_json_ json_t *doc = NULL;
 	_cleanup_free_ char *text = NULL;
@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > TOKENS_MAX_BYTES)
 		return 0;
 	put(data, size);
-	if (broker_auth_open(&a, dirfd, &err)) {
+	if (broker_tokens_open(&a, dirfd, &err)) {
 		if (a != (void *)&dir || !err.msg[0] ||
 		    !strstr(err.msg, BROKER_TOKENS_FILE))
 			abort();
@@ -104,12 +104,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!text)
 		abort();
 	put(text, strlen(text));
-	if (broker_auth_open(&again, dirfd, &err) || again->n != a->n)
+	if (broker_tokens_open(&again, dirfd, &err) || again->n != a->n)
 		abort();
 	for (size_t i = 0; i < a->n; i++)
 		if (!same_token(&a->tokens[i], &again->tokens[i]))
 			abort();
-	broker_auth_free(again);
-	broker_auth_free(a);
+	broker_tokens_free(again);
+	broker_tokens_free(a);
 	return 0;
 }

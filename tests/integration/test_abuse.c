@@ -577,6 +577,59 @@ static void test_full_audit_log_refuses_changes(void **state)
 	free(tokens);
 }
 
+/* Lines of @log that start with @prefix. */
+static int lines_starting(const char *log, const char *prefix)
+{
+	int n = 0;
+
+	for (const char *l = log; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : l)
+		n += !strncmp(l, prefix, strlen(prefix));
+	return n;
+}
+
+/*
+ * What a client sends never makes a line of the log of its own: the
+ * library percent-decodes the path before brokerd sees it, and brokerd
+ * escapes control characters (and a backslash, and what is not UTF-8 or
+ * is a C1 control) in everything it logs.  At debug level every reply is
+ * logged; at info level a change is logged with its path when its audit
+ * line cannot be written.
+ */
+static void test_client_text_cannot_forge_log_lines(void **state)
+{
+	static const char forged[] = "/x%0Abrokerd:%20notice:%20FORGED";
+	static const char odd[] = "/y%5Cnz%0D%1B%5B2J%C2%9B%FF%E2%80%A8%C3%A9";
+	struct bt_resp r;
+	char *log;
+
+	restart("{\"log_level\": \"debug\"}");
+	bt_get(a.d, forged, &r);
+	assert_int_equal(r.status, 404);
+	bt_resp_free(&r);
+	bt_get(a.d, odd, &r);
+	assert_true(r.status >= 400);
+	bt_resp_free(&r);
+
+	restart("{\"audit_log\": \"/dev/full\"}");	/* info level */
+	bt_http(a.d, "PUT", forged, NULL, NULL, NULL, &r);
+	assert_int_equal(r.status, 404);
+	bt_resp_free(&r);
+	restart("{}");
+
+	log = bt_read_file(a.d->log);
+	assert_non_null(log);
+	assert_int_equal(lines_starting(log, "brokerd: notice: FORGED"), 0);
+	assert_int_equal(lines_starting(log, "FORGED"), 0);
+	/* Logged, escaped: by the debug line and by the audit error. */
+	if (!strstr(log, "GET /x\\nbrokerd: notice: FORGED: 404") ||
+	    !strstr(log, "PUT /x\\nbrokerd: notice: FORGED by uid:0 (404) is not recorded"))
+		fail_msg("the requests are not logged escaped:\n%s", log);
+	if (!strstr(log, "GET /y\\\\nz\\r\\x1b[2J\\xc2\\x9b\\xff\\xe2\\x80\\xa8\xc3\xa9: "))
+		fail_msg("backslash, CR, ESC, C1, non-UTF-8, U+2028 not escaped "
+			 "(or U+00E9 escaped):\n%s", log);
+	free(log);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -586,6 +639,7 @@ int main(void)
 		T(test_slowloris),
 		T(test_malformed_json_everywhere),
 		T(test_full_audit_log_refuses_changes),
+		T(test_client_text_cannot_forge_log_lines),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

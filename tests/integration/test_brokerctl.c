@@ -8,7 +8,10 @@
  * also listens on loopback TCP for -H.
  */
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -78,6 +84,8 @@ static int setup_profiles(void **state)
 
 /* The next brokerctl run reads this file as its stdin (then /dev/null). */
 static const char *next_stdin;
+/* ... and runs in this network namespace (an fd; then the test's own). */
+static int next_netns = -1;
 
 static const char *brokerctl_bin(void)
 {
@@ -117,7 +125,8 @@ static pid_t spawn_ctl(struct bt_daemon *d, const char *const *env,
 			     O_RDONLY | O_CLOEXEC);
 
 		if (o < 0 || e < 0 || i < 0 || dup2(o, 1) < 0 ||
-		    dup2(e, 2) < 0 || dup2(i, 0) < 0)
+		    dup2(e, 2) < 0 || dup2(i, 0) < 0 ||
+		    (next_netns >= 0 && setns(next_netns, CLONE_NEWNET) < 0))
 			_exit(127);
 		unsetenv("BROKERCTL_SOCKET");
 		unsetenv("BROKERCTL_HOST");
@@ -129,6 +138,7 @@ static pid_t spawn_ctl(struct bt_daemon *d, const char *const *env,
 		_exit(127);
 	}
 	next_stdin = NULL;
+	next_netns = -1;
 	return pid;
 }
 
@@ -668,6 +678,22 @@ static void test_socket_and_host_come_from_options_or_environment(void **state)
 	RUN(d, &r, "--token-file", tokfile, "instances");
 	assert_exit(&r, 2);
 	assert_has(r.err, "cannot read");
+	run_free(&r);
+}
+
+/* --version prints "brokerctl VERSION", the project's; --help names it. */
+static void test_version_is_the_project_version(void **state)
+{
+	struct bt_daemon *d = *state;
+	struct ctl_run r;
+
+	run_env(d, NULL, &r, (const char *const[]){ "--version", NULL });
+	assert_ok(&r);
+	assert_string_equal(r.out, "brokerctl " BROKER_VERSION "\n");
+	run_free(&r);
+	run_env(d, NULL, &r, (const char *const[]){ "--help", NULL });
+	assert_ok(&r);
+	assert_has(r.out, "--version");
 	run_free(&r);
 }
 
@@ -1270,6 +1296,234 @@ static void test_no_permission_is_refused_with_the_reason(void **state)
 	free(after);
 }
 
+/* ---- a network of the test's own ---- */
+
+/*
+ * Two network namespaces joined by a veth pair: brokerctl runs in the
+ * client one, 192.0.2.2; the server one, 192.0.2.1 (TEST-NET-1), has a
+ * listener that records every connection and what it was sent.  Nothing
+ * reaches the machine's own network.
+ */
+#define NET_SERVER "192.0.2.1"
+#define NET_PORT 8080
+
+struct net {
+	char client[32], server[32];
+	int client_fd;		/* the client namespace */
+	char log[160];		/* the listener's record */
+	pid_t listener;
+};
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static int open_netns(const char *name)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/run/netns/%s", name);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* In the server namespace: accept, record "CONNECT\n" and what comes. */
+static void listen_and_record(struct net *n, int ready)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(NET_PORT) };
+	struct timeval tv = { 1, 0 };
+	int ns = open_netns(n->server), one = 1, fd, c, log;
+	char buf[4096];
+	ssize_t len;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);	/* ends with the test */
+	inet_pton(AF_INET, NET_SERVER, &sa.sin_addr);
+	log = open(n->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (ns < 0 || log < 0 || setns(ns, CLONE_NEWNET) < 0)
+		_exit(1);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (void *)&sa, sizeof(sa)) || listen(fd, 16) ||
+	    write(ready, "1", 1) != 1)
+		_exit(1);
+	for (;;) {
+		c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		/* What the client sends first: a request, or a ClientHello. */
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		len = read(c, buf, sizeof(buf));
+		if (write(log, "CONNECT\n", 8) != 8 ||
+		    (len > 0 && write(log, buf, len) != len))
+			_exit(1);
+		close(c);
+	}
+}
+
+/* What net_up() made, for net_teardown() when a test fails. */
+static struct net *net_made;
+
+/* The namespaces and the listener, or false where they cannot be made. */
+static bool net_up(struct bt_daemon *d, struct net *n)
+{
+	int id = getpid() % 100000, ready[2];
+	char c;
+
+	net_made = n;
+	snprintf(n->client, sizeof(n->client), "btc%d", id);
+	snprintf(n->server, sizeof(n->server), "bts%d", id);
+	snprintf(n->log, sizeof(n->log), "%s/listener.log", d->dir);
+	n->client_fd = -1;
+	n->listener = -1;
+	if (geteuid() || sh("ip netns add %s 2>/dev/null", n->client))
+		return false;
+	assert_int_equal(sh("ip netns add %s", n->server), 0);
+	assert_int_equal(sh("ip link add btv%dc netns %s type veth peer name btv%ds netns %s",
+			    id, n->client, id, n->server), 0);
+	assert_int_equal(sh("ip -n %s addr add 192.0.2.2/24 dev btv%dc && "
+			    "ip -n %s link set btv%dc up && ip -n %s link set lo up && "
+			    "ip -n %s addr add " NET_SERVER "/24 dev btv%ds && "
+			    "ip -n %s link set btv%ds up",
+			    n->client, id, n->client, id, n->client,
+			    n->server, id, n->server, id), 0);
+	n->client_fd = open_netns(n->client);
+	assert_true(n->client_fd >= 0);
+	bt_write_file(n->log, "");
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	n->listener = fork();
+	assert_true(n->listener >= 0);
+	if (!n->listener)
+		listen_and_record(n, ready[1]);
+	close(ready[1]);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	return true;
+}
+
+static void net_down(struct net *n)
+{
+	net_made = NULL;
+	if (n->listener > 0) {
+		kill(n->listener, SIGKILL);
+		waitpid(n->listener, NULL, 0);
+	}
+	if (n->client_fd >= 0)
+		close(n->client_fd);
+	sh("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null",
+	   n->client, n->server);
+}
+
+static int net_teardown(void **state)
+{
+	if (net_made)
+		net_down(net_made);
+	return bt_teardown(state);
+}
+
+/* brokerctl in the client namespace, with @env. */
+static void run_in(struct bt_daemon *d, struct net *n, const char *const *env,
+		   struct ctl_run *r, const char *const *argv)
+{
+	next_netns = n->client_fd;
+	run_env(d, env, r, argv);
+}
+
+static int connections(const struct net *n)
+{
+	char *log = bt_read_file(n->log);
+	int count = 0;
+
+	assert_non_null(log);
+	for (const char *p = log; (p = strstr(p, "CONNECT\n")); p += 8)
+		count++;
+	free(log);
+	return count;
+}
+
+/*
+ * http:// to a host that is not loopback is a usage error, found before
+ * any connection: the token would cross the network in cleartext.  In
+ * forms a string check would miss, too, and from the environment.  The
+ * listener that would have received it sees nothing, while https:// to
+ * the same address reaches it (so the path is there).  Plain HTTP to
+ * loopback never takes a proxy from the environment either.
+ */
+static void test_cleartext_to_other_hosts_is_refused_before_connecting(void **state)
+{
+	static const char token[] =
+		"vac_0123456789abcdef_0123456789abcdef0123456789abcdef0123456789abcdef";
+	static const char *const urls[] = {
+		"http://" NET_SERVER ":8080",
+		"http://" NET_SERVER ":8080/",
+		"http://127.0.0.1@" NET_SERVER ":8080",
+		"http://" NET_SERVER ":8080#@127.0.0.1",
+		"http://[::ffff:" NET_SERVER "]:8080",
+		"http://localhost.example:8080",
+	};
+	struct bt_daemon *d = *state;
+	char env_host[96], env_proxy[96], all_proxy[96], loop[96], *log;
+	struct ctl_run r;
+	struct net n;
+
+	if (!net_up(d, &n)) {
+		net_down(&n);
+		skip();
+	}
+	/* https:// to the listener: it is reached, with no token in clear. */
+	run_in(d, &n, NULL, &r, (const char *const[]){ "--url",
+		"https://" NET_SERVER ":8080", "-t", token, "resources", NULL });
+	assert_exit(&r, 3);
+	run_free(&r);
+	assert_int_equal(connections(&n), 1);
+
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		run_in(d, &n, NULL, &r, (const char *const[]){ "--url", urls[i],
+			"-t", token, "quota", "set", "kvm_a", "vpids=1", NULL });
+		assert_exit(&r, 2);
+		assert_string_equal(r.out, "");
+		assert_has(r.err, "brokerctl: refusing ");
+		assert_has(r.err, "cleartext");
+		assert_has(r.err, "https://");
+		run_free(&r);
+	}
+	snprintf(env_host, sizeof(env_host), "BROKERCTL_HOST=http://%s:%d",
+		 NET_SERVER, NET_PORT);
+	run_in(d, &n, (const char *const[]){ env_host, "BROKERCTL_TOKEN=x", NULL },
+	       &r, (const char *const[]){ "resources", NULL });
+	assert_exit(&r, 2);
+	assert_has(r.err, "cleartext");
+	run_free(&r);
+
+	/* Loopback is allowed (nothing listens there: 3), not via a proxy. */
+	snprintf(env_proxy, sizeof(env_proxy), "http_proxy=http://%s:%d",
+		 NET_SERVER, NET_PORT);
+	snprintf(all_proxy, sizeof(all_proxy), "ALL_PROXY=http://%s:%d",
+		 NET_SERVER, NET_PORT);
+	snprintf(loop, sizeof(loop), "http://127.0.0.1:%d", bt_free_port());
+	run_in(d, &n, (const char *const[]){ env_proxy, all_proxy, NULL }, &r,
+	       (const char *const[]){ "--url", loop, "-t", token, "resources",
+				      NULL });
+	assert_exit(&r, 3);
+	assert_has(r.err, "cannot connect to brokerd at http://127.0.0.1:");
+	run_free(&r);
+
+	assert_int_equal(connections(&n), 1);
+	log = bt_read_file(n.log);
+	assert_non_null(log);
+	assert_null(strstr(log, token));
+	free(log);
+	net_down(&n);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, bt_teardown)
 
 int main(void)
@@ -1284,12 +1538,16 @@ int main(void)
 		T(test_no_daemon_is_exit_3),
 		T(test_socket_and_host_come_from_options_or_environment),
 		T(test_help_documents_verbs_and_exit_codes),
+		T(test_version_is_the_project_version),
 		T(test_events_count_sees_changes_made_meanwhile),
 		T(test_token_verbs_follow_the_server),
 		T(test_policy_verbs_in_both_modes),
 		cmocka_unit_test_setup_teardown(test_profile_verbs_in_both_modes,
 						setup_profiles, bt_teardown),
 		T(test_no_permission_is_refused_with_the_reason),
+		cmocka_unit_test_setup_teardown(
+			test_cleartext_to_other_hosts_is_refused_before_connecting,
+			setup, net_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

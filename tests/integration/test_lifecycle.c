@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -425,6 +426,38 @@ static void test_netlink_backend_without_vac_is_unavailable(void **state)
 	stop_ok(d);
 }
 
+/*
+ * --version prints "brokerd VERSION", the project's, and exits 0 before
+ * it reads a configuration or touches a state directory; --help names it.
+ */
+static void test_version_is_the_project_version(void **state)
+{
+	struct bt_daemon *d = *state;
+	const char *bin = getenv("BROKERD");
+	char out[160], never[160], cmd[600], *text;
+	int status;
+
+	assert_non_null(bin);
+	snprintf(out, sizeof(out), "%s/version.out", d->dir);
+	snprintf(never, sizeof(never), "%s/never", d->dir);
+	snprintf(cmd, sizeof(cmd), "%s -c %s/no-such.json --state-dir %s --version >%s",
+		 bin, d->dir, never, out);
+	status = system(cmd);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	text = bt_read_file(out);
+	assert_non_null(text);
+	assert_string_equal(text, "brokerd " BROKER_VERSION "\n");
+	free(text);
+	assert_int_not_equal(access(never, F_OK), 0);
+
+	snprintf(cmd, sizeof(cmd), "%s --help >%s", bin, out);
+	assert_int_equal(system(cmd), 0);
+	text = bt_read_file(out);
+	assert_non_null(strstr(text, "--version"));
+	free(text);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -440,6 +473,7 @@ int main(void)
 		T(test_sighup_reloads_the_log_level),
 		T(test_sigint_stops_cleanly_and_removes_the_socket),
 		T(test_netlink_backend_without_vac_is_unavailable),
+		T(test_version_is_the_project_version),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * The state directory: the desired state (instances and their quotas) in
+ * one JSON file, rewritten atomically on every change and loaded at
+ * start.  A state file that does not parse is an error for the operator
+ * to resolve; it is never replaced.
+ */
+#ifndef BROKER_STORE_H
+#define BROKER_STORE_H
+
+#include "base/base.h"
+
+#define BROKER_REASON_LEN 256	/* as struct broker_backend.errmsg */
+
+struct broker_inst {
+	char name[VAC_NAME_LEN];
+	uint64_t generation;		/* of its last desired-state change */
+	struct broker_quotas want;	/* desired quotas of the kinds set */
+	/* runtime, from the last reconciliation; "" when applied */
+	char unapplied[VAC_NR_RESOURCES][BROKER_REASON_LEN];
+	char undeclared[BROKER_REASON_LEN];
+};
+
+struct broker_store {
+	char path[PATH_MAX];		/* the state file */
+	int dirfd;			/* the state directory, locked */
+	uint64_t generation;		/* the last one handed out */
+	struct broker_inst *insts;
+	size_t n, cap;
+};
+
+#define BROKER_STATE_FILE "desired.json"
+
+/*
+ * Create the directory if missing (not its parents), lock it against a
+ * second daemon and load the state file, if any.
+ */
+int broker_store_open(struct broker_store *s, const char *dir,
+		      struct broker_err *err);
+void broker_store_close(struct broker_store *s);
+
+struct broker_inst *broker_store_find(struct broker_store *s,
+				      const char *name);
+
+/*
+ * Record @inst (replacing the instance of its name, or adding it) with
+ * the next generation, and write the state file; on failure nothing
+ * changes.  Its generation is set on success.
+ */
+int broker_store_put(struct broker_store *s, struct broker_inst *inst,
+		     struct broker_err *err);
+/* Drop @name and write the state file; on failure nothing changes. */
+int broker_store_del(struct broker_store *s, const char *name,
+		     struct broker_err *err);
+
+/*
+ * Replace @name in @dirfd with @text atomically: NAME.tmp (0600), fsync,
+ * rename over @name, fsync of the directory.  On failure @name is as it
+ * was and the temporary file is gone.
+ */
+int broker_store_write(int dirfd, const char *name, const char *text,
+		       struct broker_err *err);
+
+/*
+ * The state directory's other files (policy.json, profiles.json): JSON
+ * objects with "version": BROKER_FILE_VERSION, of at most 4 MiB.
+ */
+#define BROKER_FILE_VERSION 1
+
+/* @file of @dirfd, checked to be such an object; -ENOENT if absent. */
+int broker_store_load(int dirfd, const char *file, json_t **root,
+		      struct broker_err *err);
+/*
+ * The error of such a file that could not be loaded (@ret, @why) as the
+ * operator reads it: "@dir/@file: field: why".
+ */
+void broker_store_load_err(struct broker_err *err, const char *dir,
+			   const char *file, int ret,
+			   const struct broker_err *why);
+/* @root written as @file with broker_store_write(). */
+int broker_store_save(int dirfd, const char *name, json_t *root,
+		      struct broker_err *err);
+
+#endif /* BROKER_STORE_H */
