@@ -76,14 +76,97 @@ void vac_core_layout(const u32 capacity[VAC_NR_KINDS], u32 first[VAC_NR_KINDS])
 	first[VAC_RES_MSR_SLOTS] = 0;
 }
 
+static u32 min_u32(u32 a, u32 b)
+{
+	return a < b ? a : b;
+}
+
+int vac_core_capacities(const struct vac_hw *hw, const int param[VAC_NR_KINDS],
+			u32 probed[VAC_NR_KINDS], u32 cap[VAC_NR_KINDS],
+			u32 first[VAC_NR_KINDS], bool clamped[VAC_NR_KINDS],
+			int *bad)
+{
+	bool hw_sev = hw->min_sev && hw->max_sev >= hw->min_sev;
+	u32 k;
+
+	for (k = 0; k < VAC_NR_KINDS; k++) {
+		if (param[k] < -1 || param[k] > (long long)vac_cap_limit[k]) {
+			*bad = k;
+			return -EINVAL;
+		}
+		clamped[k] = false;
+	}
+	memset(probed, 0, sizeof(u32) * VAC_NR_KINDS);
+	if (hw_sev) {
+		probed[VAC_RES_SEV_ASIDS] = hw->max_sev - hw->min_sev + 1;
+		if (hw->sev_es && hw->min_sev > 1)
+			probed[VAC_RES_SEV_ES_ASIDS] = hw->min_sev - 1;
+	}
+	/* ASID 0 is the host's; encrypted guests own [1, max_sev]. */
+	if (hw->nasid > hw->max_sev + 1)
+		probed[VAC_RES_ASIDS] = hw->nasid - 1 - hw->max_sev;
+	probed[VAC_RES_VPIDS] = hw->count[VAC_RES_VPIDS];
+	probed[VAC_RES_PMU_COUNTERS] = hw->count[VAC_RES_PMU_COUNTERS];
+	probed[VAC_RES_MSR_SLOTS] = hw->count[VAC_RES_MSR_SLOTS];
+
+	for (k = 0; k < VAC_NR_KINDS; k++) {
+		u32 have = probed[k];
+
+		cap[k] = have;
+		if (param[k] < 0)
+			continue;
+		/* The plain ASIDs' window depends on the SEV ones: below. */
+		if (k == VAC_RES_ASIDS)
+			continue;
+		/* The SEV kinds exist with the hardware's SEV, or by parameter. */
+		if (k == VAC_RES_SEV_ASIDS || k == VAC_RES_SEV_ES_ASIDS ?
+		    !hw_sev : !have)
+			cap[k] = param[k];
+		else
+			cap[k] = min_u32(param[k], have);
+		clamped[k] = cap[k] != (u32)param[k];
+	}
+
+	if (hw_sev) {
+		first[VAC_RES_SEV_ES_ASIDS] = 1;
+		first[VAC_RES_SEV_ASIDS] = hw->min_sev;
+		first[VAC_RES_ASIDS] = hw->max_sev + 1;
+		first[VAC_RES_VPIDS] = 1;
+		first[VAC_RES_PMU_COUNTERS] = 0;
+		first[VAC_RES_MSR_SLOTS] = 0;
+	} else {
+		vac_core_layout(cap, first);
+	}
+	/* With SVM, plain ASIDs are what nASID leaves above the SEV ones. */
+	if (hw->nasid) {
+		u32 left = hw->nasid > first[VAC_RES_ASIDS] ?
+			   hw->nasid - first[VAC_RES_ASIDS] : 0;
+
+		cap[VAC_RES_ASIDS] = param[VAC_RES_ASIDS] < 0 ? left :
+				     min_u32(param[VAC_RES_ASIDS], left);
+	} else if (param[VAC_RES_ASIDS] >= 0) {
+		cap[VAC_RES_ASIDS] = param[VAC_RES_ASIDS];
+	}
+	clamped[VAC_RES_ASIDS] = param[VAC_RES_ASIDS] >= 0 &&
+				 cap[VAC_RES_ASIDS] != (u32)param[VAC_RES_ASIDS];
+	return 0;
+}
+
 int vac_core_init(struct vac_core *core, const u32 capacity[VAC_NR_KINDS])
 {
 	u32 first[VAC_NR_KINDS];
+
+	vac_core_layout(capacity, first);
+	return vac_core_init_at(core, capacity, first);
+}
+
+int vac_core_init_at(struct vac_core *core, const u32 capacity[VAC_NR_KINDS],
+		     const u32 first[VAC_NR_KINDS])
+{
 	u32 k;
 
 	memset(core, 0, sizeof(*core));
 	core->gen = 1;
-	vac_core_layout(capacity, first);
 	for (k = 0; k < VAC_NR_KINDS; k++)
 		if (capacity[k] > vac_cap_limit[k])
 			return -EINVAL;
@@ -623,11 +706,13 @@ u32 vac_core_release_quarantined(struct vac_core *core, u32 kind)
 /*
  * ---- user-return MSR slots: one slot per MSR, shared by its users ----
  *
- * A slot stays bound to its MSR once bound, even with no user left: a
- * CPU may still hold a guest's value of the MSR in that slot until it
- * next returns to user space, and the same MSR bound to another slot
- * would then read that guest value as the host's.  A new MSR takes a
- * slot never bound; the binding lasts until the accounting is torn down.
+ * A slot stays bound to its MSR when its last user lets go: a CPU may
+ * still hold a guest's value of the MSR in that slot until it next
+ * returns to user space, and the same MSR bound to another slot would
+ * then read that guest value as the host's.  The owner of the CPUs
+ * (vac.ko) unbinds such slots once every CPU gave the value back
+ * (vac_core_msr_unused(), vac_core_msr_unbind()); a new MSR takes an
+ * unbound slot.
  */
 
 static int msr_slot_of(const struct vac_core *core, u32 msr)
@@ -667,6 +752,21 @@ int vac_core_msr_get(struct vac_core *core, struct vac_core_inst *inst,
 	usage_charge(core, inst, VAC_RES_MSR_SLOTS);
 	*slot = s;
 	return 0;
+}
+
+u32 vac_core_msr_unused(const struct vac_core *core)
+{
+	u32 i, mask = 0;
+
+	for (i = 0; i < core->kind[VAC_RES_MSR_SLOTS].capacity; i++)
+		if ((core->msr_bound & (1U << i)) && !core->msr_refs[i])
+			mask |= 1U << i;
+	return mask;
+}
+
+void vac_core_msr_unbind(struct vac_core *core, u32 mask)
+{
+	core->msr_bound &= ~(mask & vac_core_msr_unused(core));
 }
 
 int vac_core_msr_put(struct vac_core *core, struct vac_core_inst *inst,

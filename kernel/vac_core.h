@@ -63,7 +63,7 @@ struct vac_core {
 	 */
 	u32 gen;
 	u32 msr[VAC_MSR_SLOTS_MAX];	/* MSR index bound to each slot */
-	u32 msr_bound;			/* slots bound, for good (vac_core.c) */
+	u32 msr_bound;			/* slots bound to msr[] (vac_core.c) */
 	u32 msr_refs[VAC_MSR_SLOTS_MAX];
 	struct vac_core_inst **scratch;	/* for ASID layout */
 	struct vac_move *moves;		/* filled by vac_core_quota_set() */
@@ -100,7 +100,34 @@ bool vac_name_valid(const char *name);
 /* Where each kind's IDs start, given the capacities (SEV-ES, SEV, ASIDs). */
 void vac_core_layout(const u32 capacity[VAC_NR_KINDS], u32 first[VAC_NR_KINDS]);
 
+/* What the CPU has, as vac.ko's CPUID probe found it. */
+struct vac_hw {
+	u32 nasid;		/* CPUID 0x8000000A EBX (ASID 0 included); 0: no SVM */
+	u32 min_sev, max_sev;	/* CPUID 0x8000001F; 0: no SEV */
+	bool sev_es;
+	u32 count[VAC_NR_KINDS];	/* vpids, pmu_counters, msr_slots */
+};
+
+/*
+ * The capacities and the first ID of each kind, from the hardware and
+ * the cap_* parameters (-1: none).  @probed gets what the hardware has.
+ * A parameter narrows a kind's count inside the hardware's window, and
+ * above what it has is clamped to it (@clamped set); where the hardware
+ * has none of a kind the parameter is the only source and stands.  With
+ * SEV in the hardware its windows are the firmware's (SEV-ES 1 to
+ * min_sev - 1, SEV min_sev to max_sev, plain ASIDs above), whatever the
+ * counts; without, the SEV parameters lay them out from ASID 1 on.  0, or
+ * -EINVAL with the kind in *@bad for a parameter out of 0..vac_cap_limit.
+ */
+int vac_core_capacities(const struct vac_hw *hw, const int param[VAC_NR_KINDS],
+			u32 probed[VAC_NR_KINDS], u32 cap[VAC_NR_KINDS],
+			u32 first[VAC_NR_KINDS], bool clamped[VAC_NR_KINDS],
+			int *bad);
+
+/* With the IDs where vac_core_layout() puts them, or at @first. */
 int vac_core_init(struct vac_core *core, const u32 capacity[VAC_NR_KINDS]);
+int vac_core_init_at(struct vac_core *core, const u32 capacity[VAC_NR_KINDS],
+		     const u32 first[VAC_NR_KINDS]);
 void vac_core_fini(struct vac_core *core);
 
 struct vac_core_inst *vac_core_find(struct vac_core *core, const char *name);
@@ -136,6 +163,10 @@ int vac_core_msr_get(struct vac_core *core, struct vac_core_inst *inst,
 		     u32 msr, u32 *slot);
 int vac_core_msr_put(struct vac_core *core, struct vac_core_inst *inst,
 		     u32 msr);
+/* Slots bound to an MSR nobody uses (a mask of slot bits). */
+u32 vac_core_msr_unused(const struct vac_core *core);
+/* Unbind the slots of @mask that are still unused: no CPU holds their MSR. */
+void vac_core_msr_unbind(struct vac_core *core, u32 mask);
 
 /*
  * The first run of IDs of @kind that @inst holds at or after @from: its

@@ -1294,7 +1294,7 @@ static void test_msr_second_get_by_same_instance_is_ealready(void **state)
 	assert_int_equal(a->usage[VAC_RES_MSR_SLOTS].failcnt, 0);
 }
 
-static void test_msr_put_releases_and_last_put_keeps_the_binding(void **state)
+static void test_msr_slot_stays_bound_until_unbound(void **state)
 {
 	struct vac_core *core = *state;
 	struct vac_core_inst *a = inst_new(core, "kvm_a", true);
@@ -1327,8 +1327,18 @@ static void test_msr_put_releases_and_last_put_keeps_the_binding(void **state)
 	 */
 	assert_int_equal(msr_get_ok(core, a, MSR_TSC_AUX), 3);
 	assert_int_equal(core->msr[s], MSR_STAR);
+	assert_int_equal(vac_core_msr_unused(core), 1U << s);
 	assert_int_equal(msr_get_ok(core, b, MSR_STAR), s);
 	assert_int_equal(core->msr_refs[s], 1);
+	assert_int_equal(vac_core_msr_unused(core), 0);
+	/* Unbinding skips a slot that found a user again meanwhile. */
+	vac_core_msr_unbind(core, 1U << s);
+	assert_int_equal(core->msr[s], MSR_STAR);
+	assert_int_equal(vac_core_msr_put(core, b, MSR_STAR), 0);
+	/* Once every CPU gave STAR back, the slot may take another MSR. */
+	vac_core_msr_unbind(core, vac_core_msr_unused(core));
+	assert_int_equal(vac_core_msr_unused(core), 0);
+	assert_int_equal(msr_get_ok(core, b, MSR_SYSCALL_MASK), s);
 	assert_core_consistent(core);
 }
 
@@ -1382,6 +1392,156 @@ static void test_msr_get_respects_quota(void **state)
 	assert_int_equal(a->usage[VAC_RES_MSR_SLOTS].used, 2);
 	assert_int_equal(core->msr_refs[s], 1);
 	assert_int_equal(msr_slot_count_bound(core), 3);
+}
+
+/* ---- capacities from the hardware and the cap_* parameters ---- */
+
+static const int no_params[VAC_NR_KINDS] = { -1, -1, -1, -1, -1, -1 };
+
+static void caps_ok(const struct vac_hw *hw, const int param[VAC_NR_KINDS],
+		    u32 cap[VAC_NR_KINDS], u32 first[VAC_NR_KINDS],
+		    bool clamped[VAC_NR_KINDS])
+{
+	u32 probed[VAC_NR_KINDS];
+	int bad = -12345;
+
+	assert_int_equal(vac_core_capacities(hw, param, probed, cap, first,
+					     clamped, &bad), 0);
+	assert_int_equal(bad, -12345);
+}
+
+/* QEMU's EPYC model under TCG: SVM with 16 ASIDs, no SEV, no counters. */
+static void test_capacities_without_sev_follow_the_parameters(void **state)
+{
+	const struct vac_hw hw = { .nasid = 16, .count[VAC_RES_MSR_SLOTS] = 16 };
+	int param[VAC_NR_KINDS] = { -1, 4, 4, 1000, -1, -1 };
+	u32 cap[VAC_NR_KINDS], first[VAC_NR_KINDS], probed[VAC_NR_KINDS];
+	bool clamped[VAC_NR_KINDS];
+	int bad;
+
+	caps_ok(&hw, no_params, cap, first, clamped);
+	assert_int_equal(cap[VAC_RES_ASIDS], 15);
+	assert_int_equal(first[VAC_RES_ASIDS], 1);
+	assert_int_equal(cap[VAC_RES_VPIDS], 0);
+
+	/* No SEV or VPIDs in the hardware: the parameters are the source. */
+	caps_ok(&hw, param, cap, first, clamped);
+	assert_int_equal(first[VAC_RES_SEV_ES_ASIDS], 1);
+	assert_int_equal(first[VAC_RES_SEV_ASIDS], 5);
+	assert_int_equal(first[VAC_RES_ASIDS], 9);
+	assert_int_equal(cap[VAC_RES_ASIDS], 16 - 9);
+	assert_int_equal(cap[VAC_RES_VPIDS], 1000);
+	assert_false(clamped[VAC_RES_VPIDS]);
+	assert_false(clamped[VAC_RES_ASIDS]);
+
+	/* More ASIDs than the CPU has: clamped to what it has. */
+	param[VAC_RES_ASIDS] = 100;
+	caps_ok(&hw, param, cap, first, clamped);
+	assert_int_equal(cap[VAC_RES_ASIDS], 7);
+	assert_true(clamped[VAC_RES_ASIDS]);
+	param[VAC_RES_ASIDS] = 4;
+	caps_ok(&hw, param, cap, first, clamped);
+	assert_int_equal(cap[VAC_RES_ASIDS], 4);
+	assert_false(clamped[VAC_RES_ASIDS]);
+
+	/* SEV parameters that take all of nASID leave no plain ASID. */
+	param[VAC_RES_SEV_ES_ASIDS] = 3;
+	param[VAC_RES_SEV_ASIDS] = 12;
+	param[VAC_RES_ASIDS] = 8;
+	caps_ok(&hw, param, cap, first, clamped);
+	assert_int_equal(first[VAC_RES_ASIDS], 16);
+	assert_int_equal(cap[VAC_RES_ASIDS], 0);
+	assert_true(clamped[VAC_RES_ASIDS]);
+	param[VAC_RES_SEV_ASIDS] = 20;
+	caps_ok(&hw, param, cap, first, clamped);
+	assert_int_equal(cap[VAC_RES_ASIDS], 0);
+
+	/* Out of range: refused, naming the kind. */
+	param[VAC_RES_MSR_SLOTS] = 17;
+	assert_int_equal(vac_core_capacities(&hw, param, probed, cap, first,
+					     clamped, &bad), -EINVAL);
+	assert_int_equal(bad, VAC_RES_MSR_SLOTS);
+	param[VAC_RES_MSR_SLOTS] = -1;
+	param[VAC_RES_VPIDS] = -2;
+	assert_int_equal(vac_core_capacities(&hw, param, probed, cap, first,
+					     clamped, &bad), -EINVAL);
+	assert_int_equal(bad, VAC_RES_VPIDS);
+}
+
+/* An SEV host: SEV-ES 1..99, SEV 100..509, 1,007 ASIDs in all. */
+static void test_capacities_with_sev_keep_the_firmware_windows(void **state)
+{
+	const struct vac_hw hw = {
+		.nasid = 1007, .min_sev = 100, .max_sev = 509, .sev_es = true,
+		.count[VAC_RES_MSR_SLOTS] = 16,
+	};
+	int param[VAC_NR_KINDS] = { -1, -1, 50, -1, -1, -1 };
+	u32 cap[VAC_NR_KINDS], first[VAC_NR_KINDS], probed[VAC_NR_KINDS];
+	bool clamped[VAC_NR_KINDS];
+	int bad;
+
+	assert_int_equal(vac_core_capacities(&hw, no_params, probed, cap, first,
+					     clamped, &bad), 0);
+	assert_int_equal(probed[VAC_RES_SEV_ES_ASIDS], 99);
+	assert_int_equal(probed[VAC_RES_SEV_ASIDS], 410);
+	assert_int_equal(probed[VAC_RES_ASIDS], 497);
+	assert_int_equal(first[VAC_RES_ASIDS], 510);
+
+	/* Fewer SEV-ES ASIDs: the SEV ones still start where the firmware's do. */
+	caps_ok(&hw, param, cap, first, clamped);
+	assert_int_equal(cap[VAC_RES_SEV_ES_ASIDS], 50);
+	assert_int_equal(first[VAC_RES_SEV_ES_ASIDS], 1);
+	assert_int_equal(first[VAC_RES_SEV_ASIDS], 100);
+	assert_int_equal(cap[VAC_RES_SEV_ASIDS], 410);
+	assert_int_equal(first[VAC_RES_ASIDS], 510);
+	/* Fewer SEV ASIDs: the plain ones stay above the SEV window. */
+	param[VAC_RES_SEV_ES_ASIDS] = -1;
+	param[VAC_RES_SEV_ASIDS] = 10;
+	caps_ok(&hw, param, cap, first, clamped);
+	assert_int_equal(cap[VAC_RES_SEV_ASIDS], 10);
+	assert_int_equal(first[VAC_RES_SEV_ASIDS], 100);
+	assert_int_equal(first[VAC_RES_ASIDS], 510);
+	assert_int_equal(cap[VAC_RES_ASIDS], 497);
+	/* More than the firmware has: clamped, both kinds. */
+	param[VAC_RES_SEV_ASIDS] = 1000;
+	param[VAC_RES_SEV_ES_ASIDS] = 200;
+	param[VAC_RES_ASIDS] = 1000;
+	caps_ok(&hw, param, cap, first, clamped);
+	assert_int_equal(cap[VAC_RES_SEV_ASIDS], 410);
+	assert_int_equal(cap[VAC_RES_SEV_ES_ASIDS], 99);
+	assert_int_equal(cap[VAC_RES_ASIDS], 497);
+	assert_true(clamped[VAC_RES_SEV_ASIDS]);
+	assert_true(clamped[VAC_RES_SEV_ES_ASIDS]);
+	assert_true(clamped[VAC_RES_ASIDS]);
+}
+
+/* No SVM at all (an Intel host): plain ASIDs only by parameter. */
+static void test_capacities_without_svm(void **state)
+{
+	const struct vac_hw hw = {
+		.count[VAC_RES_VPIDS] = 65535, .count[VAC_RES_PMU_COUNTERS] = 8,
+		.count[VAC_RES_MSR_SLOTS] = 16,
+	};
+	int param[VAC_NR_KINDS] = { 5, -1, -1, 70000, 4, -1 };
+	u32 cap[VAC_NR_KINDS], first[VAC_NR_KINDS], probed[VAC_NR_KINDS];
+	bool clamped[VAC_NR_KINDS];
+	int bad;
+
+	caps_ok(&hw, no_params, cap, first, clamped);
+	assert_int_equal(cap[VAC_RES_ASIDS], 0);
+	assert_int_equal(cap[VAC_RES_VPIDS], 65535);
+	assert_int_equal(vac_core_capacities(&hw, param, probed, cap, first,
+					     clamped, &bad), -EINVAL);
+	param[VAC_RES_VPIDS] = 100;
+	caps_ok(&hw, param, cap, first, clamped);
+	assert_int_equal(cap[VAC_RES_ASIDS], 5);
+	assert_int_equal(first[VAC_RES_ASIDS], 1);
+	assert_int_equal(cap[VAC_RES_VPIDS], 100);
+	assert_int_equal(cap[VAC_RES_PMU_COUNTERS], 4);
+	param[VAC_RES_PMU_COUNTERS] = 9;
+	caps_ok(&hw, param, cap, first, clamped);
+	assert_int_equal(cap[VAC_RES_PMU_COUNTERS], 8);
+	assert_true(clamped[VAC_RES_PMU_COUNTERS]);
 }
 
 /* ---- quarantine ---- */
@@ -2535,6 +2695,9 @@ int main(void)
 		core_test(test_used_and_peak_follow_allocations),
 		core_test(test_release_of_id_not_held_changes_nothing),
 		core_test(test_claim_outside_kind_is_erange),
+		cmocka_unit_test(test_capacities_without_sev_follow_the_parameters),
+		cmocka_unit_test(test_capacities_with_sev_keep_the_firmware_windows),
+		cmocka_unit_test(test_capacities_without_svm),
 		core_test(test_quarantined_id_is_nobodys_until_released),
 		core_test(test_quarantine_of_id_not_held_changes_nothing),
 		core_test(test_claim_takes_the_given_id_unless_held),
@@ -2549,7 +2712,7 @@ int main(void)
 		core_test(test_msr_same_msr_shares_one_slot),
 		core_test(test_msr_different_msrs_get_different_slots),
 		core_test(test_msr_second_get_by_same_instance_is_ealready),
-		core_test(test_msr_put_releases_and_last_put_keeps_the_binding),
+		core_test(test_msr_slot_stays_bound_until_unbound),
 		core_test(test_msr_get_fails_enospc_when_every_slot_is_bound),
 		core_test(test_msr_get_respects_quota),
 
