@@ -37,8 +37,9 @@ bool vac_overridden[VAC_NR_KINDS];
  * fewer than CPUID says, or a host reserve); above the probed count it is
  * clamped to it, since KVM would use IDs the CPU does not have.  Where the
  * probe finds none (no SEV leaf under an emulator, say), the value is the
- * only source and stands as given.  Read-only after load, shown in
- * /sys/module/vac/parameters.
+ * only source and stands as given.  With SEV, the windows of the SEV kinds
+ * stay the firmware's (vac_core_capacities()).  Read-only after load,
+ * shown in /sys/module/vac/parameters.
  */
 static int cap_asids = -1;
 static int cap_sev_asids = -1;
@@ -61,30 +62,6 @@ module_param(cap_msr_slots, int, 0444);
 MODULE_PARM_DESC(cap_msr_slots, "user-return MSR slots, 16" VAC_CAP_DESC);
 
 #define VAC_URET_MSR_SLOTS	16	/* KVM_MAX_NR_USER_RETURN_MSRS */
-
-static u32 vac_nasid;	/* CPUID 0x8000000A EBX: ASIDs incl. the host's */
-
-static void vac_probe_svm(u32 cap[VAC_NR_KINDS])
-{
-	u32 nasid, min_sev = 0, max_sev = 0;
-
-	if (!boot_cpu_has(X86_FEATURE_SVM))
-		return;
-	nasid = cpuid_ebx(0x8000000a);
-	vac_nasid = nasid;
-	if (boot_cpu_has(X86_FEATURE_SEV) &&
-	    boot_cpu_data.extended_cpuid_level >= 0x8000001f) {
-		max_sev = cpuid_ecx(0x8000001f);
-		min_sev = cpuid_edx(0x8000001f);
-		if (max_sev >= min_sev && min_sev)
-			cap[VAC_RES_SEV_ASIDS] = max_sev - min_sev + 1;
-		if (boot_cpu_has(X86_FEATURE_SEV_ES) && min_sev > 1)
-			cap[VAC_RES_SEV_ES_ASIDS] = min_sev - 1;
-	}
-	/* ASID 0 is the host's; encrypted guests own [1, max_sev]. */
-	if (nasid > max_sev + 1)
-		cap[VAC_RES_ASIDS] = nasid - 1 - max_sev;
-}
 
 static u32 vac_probe_pmu_cpuid(void)
 {
@@ -118,27 +95,26 @@ static u32 vac_probe_pmu(void)
 	return min_t(u32, vac_probe_pmu_cpuid(), cap.num_counters_gp);
 }
 
-static void vac_probe(u32 cap[VAC_NR_KINDS])
+/* What the CPU has: SVM's ASIDs and SEV's windows, VPIDs, counters. */
+static void vac_probe(struct vac_hw *hw)
 {
-	memset(cap, 0, sizeof(u32) * VAC_NR_KINDS);
-	vac_probe_svm(cap);
+	memset(hw, 0, sizeof(*hw));
+	if (boot_cpu_has(X86_FEATURE_SVM)) {
+		hw->nasid = cpuid_ebx(0x8000000a);
+		if (boot_cpu_has(X86_FEATURE_SEV) &&
+		    boot_cpu_data.extended_cpuid_level >= 0x8000001f) {
+			hw->max_sev = cpuid_ecx(0x8000001f);
+			hw->min_sev = cpuid_edx(0x8000001f);
+			hw->sev_es = boot_cpu_has(X86_FEATURE_SEV_ES);
+		}
+	}
 	if (boot_cpu_has(X86_FEATURE_VMX) && boot_cpu_has(X86_FEATURE_VPID))
-		cap[VAC_RES_VPIDS] = 65535;
-	cap[VAC_RES_PMU_COUNTERS] = vac_probe_pmu();
-	cap[VAC_RES_MSR_SLOTS] = VAC_URET_MSR_SLOTS;
+		hw->count[VAC_RES_VPIDS] = 65535;
+	hw->count[VAC_RES_PMU_COUNTERS] = vac_probe_pmu();
+	hw->count[VAC_RES_MSR_SLOTS] = VAC_URET_MSR_SLOTS;
 }
 
-/* An override above what the hardware has is clamped to it. */
-static u32 vac_cap_clamp(u32 kind, u32 want, u32 have)
-{
-	if (!have || want <= have)
-		return want;
-	pr_warn("cap_%s=%u: the hardware has %u, using %u\n",
-		vac_kind_names[kind], want, have, have);
-	return have;
-}
-
-static int vac_capacities(u32 cap[VAC_NR_KINDS])
+static int vac_capacities(u32 cap[VAC_NR_KINDS], u32 first[VAC_NR_KINDS])
 {
 	const int param[VAC_NR_KINDS] = {
 		[VAC_RES_ASIDS]		= cap_asids,
@@ -148,33 +124,24 @@ static int vac_capacities(u32 cap[VAC_NR_KINDS])
 		[VAC_RES_PMU_COUNTERS]	= cap_pmu_counters,
 		[VAC_RES_MSR_SLOTS]	= cap_msr_slots,
 	};
-	u32 first[VAC_NR_KINDS];
-	int k;
+	bool clamped[VAC_NR_KINDS];
+	struct vac_hw hw;
+	int k, bad, ret;
 
-	vac_probe(vac_probed);
-	for (k = 0; k < VAC_NR_KINDS; k++) {
-		cap[k] = vac_probed[k];
-		if (param[k] == -1)
-			continue;
-		if (param[k] < 0 || param[k] > vac_cap_limit[k]) {
-			pr_err("cap_%s=%d: must be -1 or 0..%u\n",
-			       vac_kind_names[k], param[k], vac_cap_limit[k]);
-			return -EINVAL;
-		}
-		vac_overridden[k] = true;
-		if (k != VAC_RES_ASIDS)
-			cap[k] = vac_cap_clamp(k, param[k], vac_probed[k]);
+	vac_probe(&hw);
+	ret = vac_core_capacities(&hw, param, vac_probed, cap, first, clamped,
+				  &bad);
+	if (ret) {
+		pr_err("cap_%s=%d: must be -1 or 0..%u\n", vac_kind_names[bad],
+		       param[bad], vac_cap_limit[bad]);
+		return ret;
 	}
-	/*
-	 * Plain ASIDs follow the SEV ones, whose count may be overridden:
-	 * what the CPU has of them is what is left of nASID above those.
-	 */
-	vac_core_layout(cap, first);
-	cap[VAC_RES_ASIDS] = vac_nasid > first[VAC_RES_ASIDS] ?
-			     vac_nasid - first[VAC_RES_ASIDS] : 0;
-	if (vac_overridden[VAC_RES_ASIDS])
-		cap[VAC_RES_ASIDS] = vac_cap_clamp(VAC_RES_ASIDS, cap_asids,
-						   cap[VAC_RES_ASIDS]);
+	for (k = 0; k < VAC_NR_KINDS; k++) {
+		vac_overridden[k] = param[k] >= 0;
+		if (clamped[k])
+			pr_warn("cap_%s=%d: the hardware has %u, using %u\n",
+				vac_kind_names[k], param[k], cap[k], cap[k]);
+	}
 	return 0;
 }
 
@@ -241,6 +208,7 @@ err_unlock:
 EXPORT_SYMBOL_GPL(vac_register);
 
 static void vac_svm_drop_cpu(void *vi);
+static void vac_uret_unbind_unused(void);
 
 void vac_unregister(struct vac_instance *vi)
 {
@@ -268,6 +236,7 @@ void vac_unregister(struct vac_instance *vi)
 	spin_lock(&vac_id_lock);
 	vac_core_offline(&vac_core, ci);
 	spin_unlock(&vac_id_lock);
+	vac_uret_unbind_unused();
 	ci->priv = NULL;
 	vac_nl_notify(ci, VAC_CMD_INSTANCE_OFFLINE_NTF, GFP_KERNEL);
 	mutex_unlock(&vac_lock);
@@ -340,6 +309,19 @@ int vac_id_quarantine(struct vac_instance *vi, enum vac_res kind, u32 id)
 }
 EXPORT_SYMBOL_GPL(vac_id_quarantine);
 
+u32 vac_id_quarantined(enum vac_res kind)
+{
+	u32 n;
+
+	if (kind >= VAC_NR_KINDS)
+		return 0;
+	spin_lock(&vac_id_lock);
+	n = vac_core.kind[kind].quarantined;
+	spin_unlock(&vac_id_lock);
+	return n;
+}
+EXPORT_SYMBOL_GPL(vac_id_quarantined);
+
 void vac_id_release_quarantined(enum vac_res kind)
 {
 	u32 n;
@@ -365,16 +347,19 @@ EXPORT_SYMBOL_GPL(vac_asid_range);
 /* The MSR each slot is bound to; a slot keeps its index while held. */
 static u32 vac_uret_msr_of[VAC_URET_MSR_SLOTS];
 
+/* Under vac_lock, which orders slot binding against unbinding. */
 int vac_uret_msr_get(struct vac_instance *vi, u32 msr)
 {
 	u32 slot;
 	int ret;
 
+	mutex_lock(&vac_lock);
 	spin_lock(&vac_id_lock);
 	ret = vac_core_msr_get(&vac_core, vi->ci, msr, &slot);
 	if (!ret && slot < VAC_URET_MSR_SLOTS)
 		WRITE_ONCE(vac_uret_msr_of[slot], msr);
 	spin_unlock(&vac_id_lock);
+	mutex_unlock(&vac_lock);
 	return ret ? vac_refused(vi, VAC_RES_MSR_SLOTS, ret) : (int)slot;
 }
 EXPORT_SYMBOL_GPL(vac_uret_msr_get);
@@ -383,9 +368,13 @@ int vac_uret_msr_put(struct vac_instance *vi, u32 msr)
 {
 	int ret;
 
+	mutex_lock(&vac_lock);
 	spin_lock(&vac_id_lock);
 	ret = vac_core_msr_put(&vac_core, vi->ci, msr);
 	spin_unlock(&vac_id_lock);
+	if (!ret)
+		vac_uret_unbind_unused();
+	mutex_unlock(&vac_lock);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vac_uret_msr_put);
@@ -538,19 +527,22 @@ static void vac_svm_off(void)
 
 int vac_svm_enable_cpu(struct vac_instance *vi)
 {
-	unsigned int *refs = this_cpu_ptr(&vac_svm_refs);
-	struct page *hsave = __this_cpu_read(vac_hsave);
-	int cpu = smp_processor_id();
+	unsigned int *refs;
+	struct page *hsave;
 	unsigned long flags;
-	int ret = 0;
+	bool mine;
+	int cpu, ret = 0;
 	u64 efer;
 
-	if (!hsave)
-		return -EOPNOTSUPP;
 	local_irq_save(flags);
-	/* Once per instance and CPU, however often the instance asks. */
-	if (cpumask_test_cpu(cpu, vi->svm_cpus))
+	cpu = smp_processor_id();
+	refs = this_cpu_ptr(&vac_svm_refs);
+	hsave = __this_cpu_read(vac_hsave);
+	if (!hsave) {
+		ret = -EOPNOTSUPP;
 		goto out;
+	}
+	mine = cpumask_test_cpu(cpu, vi->svm_cpus);
 	rdmsrl(MSR_EFER, efer);
 	if (!*refs) {
 		if (efer & EFER_SVME) {
@@ -561,15 +553,18 @@ int vac_svm_enable_cpu(struct vac_instance *vi)
 	} else if (!(efer & EFER_SVME)) {
 		/*
 		 * Counted but off: INIT cleared EFER on a CPU that went down
-		 * and came back while a user still counted on it.  Turn it
-		 * on again rather than let VMRUN fault.
+		 * and came back while a user (maybe this one) still counted
+		 * on it.  Turn it on again rather than let VMRUN fault.
 		 */
 		pr_err("CPU %d came back with SVM off under %u users: enabling it again\n",
 		       cpu, *refs);
 		vac_svm_on(efer, hsave);
 	}
-	(*refs)++;
-	cpumask_set_cpu(cpu, vi->svm_cpus);
+	/* Once per instance and CPU, however often the instance asks. */
+	if (!mine) {
+		(*refs)++;
+		cpumask_set_cpu(cpu, vi->svm_cpus);
+	}
 out:
 	local_irq_restore(flags);
 	return ret;
@@ -578,12 +573,11 @@ EXPORT_SYMBOL_GPL(vac_svm_enable_cpu);
 
 void vac_svm_disable_cpu(struct vac_instance *vi)
 {
-	unsigned int *refs = this_cpu_ptr(&vac_svm_refs);
 	unsigned long flags;
 
 	local_irq_save(flags);
 	if (cpumask_test_and_clear_cpu(smp_processor_id(), vi->svm_cpus) &&
-	    !--(*refs))
+	    !--(*this_cpu_ptr(&vac_svm_refs)))
 		vac_svm_off();
 	local_irq_restore(flags);
 }
@@ -594,6 +588,27 @@ static void vac_svm_drop_cpu(void *vi)
 {
 	vac_svm_disable_cpu(vi);
 }
+
+/* Which VMCB, of any KVM build, each CPU loaded last. */
+static DEFINE_PER_CPU(const void *, vac_last_vmcb);
+
+bool vac_svm_vmcb_switch(const void *vmcb)
+{
+	if (this_cpu_read(vac_last_vmcb) == vmcb)
+		return false;
+	this_cpu_write(vac_last_vmcb, vmcb);
+	return true;
+}
+EXPORT_SYMBOL_GPL(vac_svm_vmcb_switch);
+
+void vac_svm_vmcb_free(const void *vmcb)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu)
+		cmpxchg(per_cpu_ptr(&vac_last_vmcb, cpu), vmcb, NULL);
+}
+EXPORT_SYMBOL_GPL(vac_svm_vmcb_free);
 
 void vac_svm_tsc_ratio_set(u64 ratio)
 {
@@ -611,16 +626,56 @@ struct page *vac_svm_hsave_page(int cpu)
 }
 EXPORT_SYMBOL_GPL(vac_svm_hsave_page);
 
+/* IPI: give the host's value of the slots in *@mask back, and forget them. */
+static void vac_uret_forget(void *mask)
+{
+	struct vac_uret_cpu *c = this_cpu_ptr(&vac_uret);
+	u32 m = *(u32 *)mask;
+	int i;
+
+	for (i = 0; i < VAC_URET_MSR_SLOTS; i++) {
+		if (!(m & (1U << i)))
+			continue;
+		vac_uret_restore(&c->v[i]);
+		c->v[i].valid = false;
+	}
+}
+
+/*
+ * Slots whose last user let go keep their MSR until every CPU gave its
+ * host value back and forgot it; then another MSR may take them.  vac_lock
+ * keeps a new user of the same MSR out meanwhile.  Offline CPUs forgot
+ * everything on their way down.
+ */
+static void vac_uret_unbind_unused(void)
+{
+	u32 mask;
+
+	lockdep_assert_held(&vac_lock);
+	spin_lock(&vac_id_lock);
+	mask = vac_core_msr_unused(&vac_core);
+	spin_unlock(&vac_id_lock);
+	if (!mask)
+		return;
+	cpus_read_lock();
+	on_each_cpu(vac_uret_forget, &mask, 1);
+	cpus_read_unlock();
+	spin_lock(&vac_id_lock);
+	vac_core_msr_unbind(&vac_core, mask);
+	spin_unlock(&vac_id_lock);
+}
+
 /* ---- CPU hotplug ---- */
 
 static enum cpuhp_state vac_cpuhp_state;
 
 /*
- * A CPU going down (after the KVM builds' own callbacks, registered
- * later), or every online CPU at unload: the host's user-return values
- * go back, the notifier leaves the CPU's list, and what VAC knew of the
- * MSRs is forgotten, since the CPU that comes back is reset and the
- * kernel writes TSC_AUX anew.
+ * A CPU going down, or every online CPU at unload: the host's user-return
+ * values go back, the notifier leaves the CPU's list, and what VAC knew
+ * of the MSRs is forgotten, since the CPU that comes back is reset and
+ * the kernel writes TSC_AUX anew.  Nothing here depends on whether the
+ * KVM builds' own callbacks ran before or after (dynamic states take the
+ * lowest free slot).
  */
 static int vac_cpu_down(unsigned int cpu)
 {
@@ -694,13 +749,13 @@ DEFINE_SHOW_ATTRIBUTE(vac_check);
 
 static int __init vac_init(void)
 {
-	u32 cap[VAC_NR_KINDS];
+	u32 cap[VAC_NR_KINDS], first[VAC_NR_KINDS];
 	int ret;
 
-	ret = vac_capacities(cap);
+	ret = vac_capacities(cap, first);
 	if (ret)
 		return ret;
-	ret = vac_core_init(&vac_core, cap);
+	ret = vac_core_init_at(&vac_core, cap, first);
 	if (ret)
 		return ret;
 	ret = vac_svm_init();

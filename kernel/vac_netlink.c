@@ -30,13 +30,9 @@ static struct genl_family vac_nl_family;
 	(NL_REQ_ATTR_CHECK(extack, nest, tb, type) &&			\
 	 ({ NL_SET_ERR_MSG(extack, "missing attribute " #type); true; }))
 
-static struct netlink_range_validation vac_quota_range = {
-	.min = 0, .max = U32_MAX,
-};
-
 static const struct nla_policy vac_usage_set_policy[VAC_A_USAGE_MAX + 1] = {
 	[VAC_A_USAGE_KIND]	= NLA_POLICY_MAX(NLA_U32, VAC_RES_MAX),
-	[VAC_A_USAGE_QUOTA]	= NLA_POLICY_FULL_RANGE(NLA_U32, &vac_quota_range),
+	[VAC_A_USAGE_QUOTA]	= { .type = NLA_U32 },
 };
 
 static const struct nla_policy vac_res_get_policy[VAC_A_RES_MAX + 1] = {
@@ -102,8 +98,6 @@ static int vac_nl_inst_fill(struct sk_buff *skb, struct vac_core_inst *ci,
 	hdr = genlmsg_put(skb, portid, seq, &vac_nl_family, flags, cmd);
 	if (!hdr)
 		return -EMSGSIZE;
-	if (cb)
-		genl_dump_check_consistent(cb, hdr);
 	spin_lock(&vac_id_lock);
 	memcpy(usage, ci->usage, sizeof(usage));
 	base = ci->asid_base;
@@ -130,6 +124,9 @@ static int vac_nl_inst_fill(struct sk_buff *skb, struct vac_core_inst *ci,
 			goto cancel;
 		nla_nest_end(skb, nest);
 	}
+	/* Last: a message cancelled for want of room must not consume it. */
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
 	genlmsg_end(skb, hdr);
 	return 0;
 
@@ -179,7 +176,9 @@ static int vac_nl_pre_doit(const struct genl_ops *ops, struct sk_buff *skb,
 		NL_SET_ERR_MSG(info->extack, "changes to vac need CAP_SYS_ADMIN");
 		return -EPERM;
 	}
-	mutex_lock(&vac_lock);
+	/* A quota change may hold it across IPIs to every CPU. */
+	if (mutex_lock_killable(&vac_lock))
+		return -EINTR;
 	if (!(ops->internal_flags & VAC_NL_NEED_INST))
 		return 0;
 	if (VAC_NL_MISSING(info->extack, NULL, info->attrs, VAC_A_INST_NAME))
@@ -276,7 +275,8 @@ static int vac_nl_instance_get_dumpit(struct sk_buff *skb,
 	struct vac_core_inst *ci;
 	int ret = 0;
 
-	mutex_lock(&vac_lock);
+	if (mutex_lock_killable(&vac_lock))
+		return -EINTR;
 	/* Declares, deletes and the like since the dump began: flagged. */
 	cb->seq = vac_core.gen;
 	for (; (ci = vac_core_next(&vac_core, &ctx->pos)); ctx->pos++) {
@@ -433,13 +433,16 @@ static int vac_nl_alloc_get_dumpit(struct sk_buff *skb,
 	void *hdr;
 	int ret = 0;
 
-	if (!name) {
-		NL_SET_ERR_MSG(cb->extack, "missing attribute VAC_A_INST_NAME");
+	/*
+	 * Checked here, not in a .start: 6.1 runs that without an extack, so
+	 * the refusal could not say why.
+	 */
+	if (VAC_NL_MISSING(cb->extack, NULL, dinfo->attrs, VAC_A_INST_NAME))
 		return -EINVAL;
-	}
 	if (ctx->kind >= VAC_NR_KINDS)
 		return 0;
-	mutex_lock(&vac_lock);
+	if (mutex_lock_killable(&vac_lock))
+		return -EINTR;
 	ci = vac_core_find(&vac_core, nla_data(name));
 	if (!ci) {
 		mutex_unlock(&vac_lock);

@@ -70,6 +70,8 @@ int vac_id_quarantine(struct vac_instance *inst, enum vac_res kind, u32 id);
  * is free again.  Takes a spinlock.
  */
 void vac_id_release_quarantined(enum vac_res kind);
+/* How many IDs of @kind are quarantined now.  Takes a spinlock. */
+u32 vac_id_quarantined(enum vac_res kind);
 
 /*
  * The instance's ASID range for its per-CPU generation allocator: the
@@ -81,6 +83,8 @@ void vac_asid_range(struct vac_instance *inst, u32 *base, u32 *len);
 /*
  * A user-return MSR slot for @msr, shared by every instance that asks for
  * the same MSR.  Returns the slot index or -EDQUOT, -ENOSPC, -EALREADY.
+ * When the last user puts it, every CPU gives the MSR's host value back
+ * before another MSR may take the slot.  Both may sleep.
  */
 int vac_uret_msr_get(struct vac_instance *inst, u32 msr);
 int vac_uret_msr_put(struct vac_instance *inst, u32 msr);
@@ -124,6 +128,17 @@ void vac_svm_disable_cpu(struct vac_instance *inst);
  * without the MSR.
  */
 void vac_svm_tsc_ratio_set(u64 ratio);
+
+/*
+ * @vmcb is about to be loaded on the calling CPU (preemption disabled):
+ * true if the CPU last ran another VMCB, of any KVM build, so that the
+ * caller issues an IBPB.  Kept per build, a switch to another build's
+ * guest and back would look like no switch at all.  vac_svm_vmcb_free()
+ * forgets a VMCB about to be freed on every CPU, since its memory may
+ * come back as another build's VMCB.
+ */
+bool vac_svm_vmcb_switch(const void *vmcb);
+void vac_svm_vmcb_free(const void *vmcb);
 
 /*
  * The host save area of @cpu that VM_HSAVE_PA points to while SVM is on,

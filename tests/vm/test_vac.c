@@ -176,6 +176,11 @@ static void override_above_the_hardware_is_clamped(void **state)
 	reload_vac("cap_asids=4");
 	assert_int_equal(vac_resource_get(NL(state), VAC_RES_ASIDS, &r), 0);
 	assert_int_equal(r.capacity, 4);
+	/* SEV parameters that take all 16: no plain ASID is left to give. */
+	reload_vac("cap_sev_es_asids=3 cap_sev_asids=12 cap_asids=8");
+	assert_int_equal(vac_resource_get(NL(state), VAC_RES_ASIDS, &r), 0);
+	assert_int_equal(r.first, 16);
+	assert_int_equal(r.capacity, 0);
 	reload_vac(VAC_PARAMS);
 }
 
@@ -902,6 +907,33 @@ static void malformed_requests_rejected_with_reason(void **state)
 	assert_memory_equal(before, after, sizeof(before[0]));
 }
 
+/*
+ * A user-return slot keeps its MSR while any CPU may hold a guest's value
+ * of it: its last user letting go makes every CPU give the value back,
+ * and only then may another MSR take the slot.
+ */
+static void msr_slot_is_free_again_once_every_cpu_let_go(void **state)
+{
+	char out[32];
+
+	assert_int_equal(vt_load_test("instances=kvm_a,kvm_b"), 0);
+	assert_int_equal(vt_quota(NL(state), "kvm_a", "msr_slots=2", false), 0);
+	assert_int_equal(vt_quota(NL(state), "kvm_b", "msr_slots=2", false), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "msr_get kvm_a 0xc0000102"), 0);
+	assert_string_equal(out, "0\n");
+	assert_int_equal(vt_ctl(out, sizeof(out), "msr_get kvm_b 0xc0000102"), 0);
+	assert_string_equal(out, "0\n");
+	/* Still kvm_b's: a new MSR takes the next slot. */
+	assert_int_equal(vt_ctl(NULL, 0, "msr_put kvm_a 0xc0000102"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "msr_get kvm_a 0xc0000081"), 0);
+	assert_string_equal(out, "1\n");
+	/* Nobody's now, and given back on every CPU: slot 0 is free. */
+	assert_int_equal(vt_ctl(NULL, 0, "msr_put kvm_b 0xc0000102"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "msr_get kvm_b 0xc0000084"), 0);
+	assert_string_equal(out, "0\n");
+	assert_int_equal(vt_vac_check(), 0);
+}
+
 /* The genetlink header's reserved byte must be zero (resv_start_op 0). */
 static void reserved_header_byte_is_checked(void **state)
 {
@@ -1105,6 +1137,23 @@ static void svm_enable_is_reference_counted(void **state)
 	assert_int_equal(vt_ctl(NULL, 0, "unregister kvm_b"), 0);
 	assert_int_equal(vt_ctl(out, sizeof(out), "svm_state"), 0);
 	assert_string_equal(out, "0/2\n");
+
+	/*
+	 * The test module has no hotplug callback: CPU 1 goes down and comes
+	 * back (reset, SVM off) with kvm_a still counted on it.  kvm_a's next
+	 * enable must turn SVM on again there, not take the count for it.
+	 */
+	assert_int_equal(vt_ctl(NULL, 0, "svm_enable kvm_a"), 0);
+	assert_int_equal(vt_cpu_online(1, false), 0);
+	assert_int_equal(vt_cpu_online(1, true), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "svm_state"), 0);
+	assert_string_equal(out, "1/2\n");
+	assert_int_equal(vt_ctl(NULL, 0, "svm_enable kvm_a"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "svm_state"), 0);
+	assert_string_equal(out, want);
+	assert_int_equal(vt_ctl(NULL, 0, "svm_disable kvm_a"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "svm_state"), 0);
+	assert_string_equal(out, "0/2\n");
 }
 
 /* ---- concurrency ---- */
@@ -1193,6 +1242,7 @@ int main(void)
 		T(changes_need_cap_sys_admin),
 		T(malformed_requests_rejected_with_reason),
 		T(reserved_header_byte_is_checked),
+		T(msr_slot_is_free_again_once_every_cpu_let_go),
 		T(notifications_for_each_change),
 		T(allocation_dump_lists_runs_and_msr_slots),
 		T(allocation_dump_of_many_runs_resumes),

@@ -78,6 +78,21 @@ int vt_become_nobody(uint64_t caps)
 	return 0;
 }
 
+int vt_cpu_online(int cpu, bool online)
+{
+	char path[64];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/online", cpu);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, online ? "1" : "0", 1) != 1)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
 int vt_vac_check(void)
 {
 	char buf[256] = "";

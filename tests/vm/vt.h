@@ -27,6 +27,9 @@ int vt_vac_check(void);
  */
 int vt_become_nobody(uint64_t caps);
 
+/* CPU @cpu online or offline (sysfs): 0 or a negative errno */
+int vt_cpu_online(int cpu, bool online);
+
 /* test module: returns 0 or a negative errno; output in @out if given */
 int vt_ctl(char *out, size_t outlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
