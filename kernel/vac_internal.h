@@ -3,6 +3,8 @@
 #define VAC_INTERNAL_H
 
 #include <linux/cpumask.h>
+#include <linux/list.h>
+#include <linux/sched.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
@@ -37,11 +39,35 @@ struct vac_instance {
 	 */
 	u32 asid_base, asid_len;
 	cpumask_var_t svm_cpus;		/* CPUs this instance enabled SVM on */
+	/* Its VMs, oldest first, and how many (vac_vm_lock). */
+	struct list_head vms;
+	u32 nr_vms;
 };
+
+/* A VM a KVM build told VAC about (vac_vm_add()). */
+struct vac_vm {
+	struct list_head node;
+	const void *cookie;		/* the build's own pointer for it */
+	u32 id;
+	pid_t pid;			/* the creator's thread group */
+	char comm[TASK_COMM_LEN];
+	u64 created;			/* ns, CLOCK_REALTIME */
+};
+
+/*
+ * Guards every instance's VM list and count, and vac_vm_gen (bumped by
+ * every VM that comes or goes, for dumps).  Nests inside vac_lock; VMs
+ * come and go in process context.
+ */
+extern struct mutex vac_vm_lock;
+extern u32 vac_vm_gen;
 
 int vac_nl_init(void);
 void vac_nl_exit(void);
 void vac_nl_notify(struct vac_core_inst *ci, u8 cmd, gfp_t gfp);
+/* vac_vm_lock held. */
+void vac_nl_notify_vm(const struct vac_instance *vi, const struct vac_vm *vm,
+		      u8 cmd);
 void vac_nl_notify_refused(struct vac_core_inst *ci, u32 kind);
 
 /* Tell the owners of the ranges vac_core_quota_set() moved. */

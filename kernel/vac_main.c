@@ -26,6 +26,9 @@
 
 DEFINE_MUTEX(vac_lock);
 DEFINE_SPINLOCK(vac_id_lock);
+DEFINE_MUTEX(vac_vm_lock);
+u32 vac_vm_gen = 1;		/* never 0: dumps read 0 as "no sequence" */
+static u32 vac_vm_next_id = 1;
 DECLARE_RWSEM(vac_sev_deactivate_lock);
 EXPORT_SYMBOL_GPL(vac_sev_deactivate_lock);
 struct vac_core vac_core;
@@ -169,6 +172,7 @@ struct vac_instance *vac_register(const char *name, struct module *owner,
 	}
 	vi->ops = ops;
 	vi->priv = priv;
+	INIT_LIST_HEAD(&vi->vms);
 	strscpy(vi->module, owner ? module_name(owner) : "kernel",
 		sizeof(vi->module));
 
@@ -210,9 +214,34 @@ EXPORT_SYMBOL_GPL(vac_register);
 static void vac_svm_drop_cpu(void *vi);
 static void vac_uret_unbind_unused(void);
 
+static void vac_vm_gen_bump(void)
+{
+	lockdep_assert_held(&vac_vm_lock);
+	if (!++vac_vm_gen)
+		vac_vm_gen = 1;
+}
+
 void vac_unregister(struct vac_instance *vi)
 {
 	struct vac_core_inst *ci = vi->ci;
+	struct vac_vm *vm, *tmp;
+
+	/*
+	 * A build destroys its VMs before it can unload; one that did not
+	 * report each would leave entries no VM stands behind.
+	 */
+	mutex_lock(&vac_vm_lock);
+	if (vi->nr_vms)
+		pr_err("%s unregisters with %u VMs still reported\n", ci->name,
+		       vi->nr_vms);
+	list_for_each_entry_safe(vm, tmp, &vi->vms, node) {
+		list_del(&vm->node);
+		vac_nl_notify_vm(vi, vm, VAC_CMD_VM_DEL_NTF);
+		kfree(vm);
+	}
+	vi->nr_vms = 0;
+	vac_vm_gen_bump();
+	mutex_unlock(&vac_vm_lock);
 
 	/*
 	 * A build disables SVM on every CPU before it unregisters; one that
@@ -245,6 +274,48 @@ void vac_unregister(struct vac_instance *vi)
 	module_put(THIS_MODULE);
 }
 EXPORT_SYMBOL_GPL(vac_unregister);
+
+int vac_vm_add(struct vac_instance *vi, const void *cookie)
+{
+	struct vac_vm *vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+
+	if (!vm)
+		return -ENOMEM;
+	vm->cookie = cookie;
+	vm->pid = task_tgid_nr(current);
+	get_task_comm(vm->comm, current);
+	vm->created = ktime_get_real_ns();
+	mutex_lock(&vac_vm_lock);
+	vm->id = vac_vm_next_id++;
+	list_add_tail(&vm->node, &vi->vms);
+	WRITE_ONCE(vi->nr_vms, vi->nr_vms + 1);
+	vac_vm_gen_bump();
+	vac_nl_notify_vm(vi, vm, VAC_CMD_VM_NEW_NTF);
+	mutex_unlock(&vac_vm_lock);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vac_vm_add);
+
+void vac_vm_del(struct vac_instance *vi, const void *cookie)
+{
+	struct vac_vm *vm;
+
+	mutex_lock(&vac_vm_lock);
+	list_for_each_entry(vm, &vi->vms, node) {
+		if (vm->cookie != cookie)
+			continue;
+		list_del(&vm->node);
+		WRITE_ONCE(vi->nr_vms, vi->nr_vms - 1);
+		vac_vm_gen_bump();
+		vac_nl_notify_vm(vi, vm, VAC_CMD_VM_DEL_NTF);
+		mutex_unlock(&vac_vm_lock);
+		kfree(vm);
+		return;
+	}
+	mutex_unlock(&vac_vm_lock);
+	pr_err("%s: a VM it did not report is destroyed\n", vi->ci->name);
+}
+EXPORT_SYMBOL_GPL(vac_vm_del);
 
 void *vac_instance_priv(const struct vac_instance *vi)
 {

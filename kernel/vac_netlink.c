@@ -49,6 +49,10 @@ static const struct nla_policy vac_quota_set_policy[VAC_A_INST_MAX + 1] = {
 	[VAC_A_INST_FORCE]	= { .type = NLA_FLAG },
 };
 
+static const struct nla_policy vac_vm_get_policy[VAC_A_VM_MAX + 1] = {
+	[VAC_A_VM_INSTANCE]	= { .type = NLA_NUL_STRING, .len = VAC_NAME_LEN - 1 },
+};
+
 /* ---- fill functions: one per object, for replies, dumps and events ---- */
 
 static int vac_nl_res_fill(struct sk_buff *skb, u32 kind, u32 portid,
@@ -107,6 +111,7 @@ static int vac_nl_inst_fill(struct sk_buff *skb, struct vac_core_inst *ci,
 	    nla_put_u32(skb, VAC_A_INST_STATE, vi ? VAC_INSTANCE_STATE_ONLINE :
 						     VAC_INSTANCE_STATE_DECLARED) ||
 	    (vi && nla_put_string(skb, VAC_A_INST_MODULE, vi->module)) ||
+	    nla_put_u32(skb, VAC_A_INST_VMS, vi ? READ_ONCE(vi->nr_vms) : 0) ||
 	    (refused >= 0 && nla_put_u32(skb, VAC_A_INST_REFUSED, refused)))
 		goto cancel;
 	for (k = 0; k < VAC_NR_KINDS; k++) {
@@ -133,6 +138,49 @@ static int vac_nl_inst_fill(struct sk_buff *skb, struct vac_core_inst *ci,
 cancel:
 	genlmsg_cancel(skb, hdr);
 	return -EMSGSIZE;
+}
+
+static int vac_nl_vm_fill(struct sk_buff *skb, const struct vac_instance *vi,
+			  const struct vac_vm *vm, u8 cmd, u32 portid, u32 seq,
+			  int flags, struct netlink_callback *cb)
+{
+	void *hdr;
+
+	hdr = genlmsg_put(skb, portid, seq, &vac_nl_family, flags, cmd);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_string(skb, VAC_A_VM_INSTANCE, vi->ci->name) ||
+	    nla_put_u32(skb, VAC_A_VM_ID, vm->id) ||
+	    nla_put_u32(skb, VAC_A_VM_PID, vm->pid) ||
+	    nla_put_string(skb, VAC_A_VM_COMM, vm->comm) ||
+	    nla_put_u64_64bit(skb, VAC_A_VM_CREATED, vm->created, VAC_A_VM_PAD)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	if (cb)
+		genl_dump_check_consistent(cb, hdr);
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+void vac_nl_notify_vm(const struct vac_instance *vi, const struct vac_vm *vm,
+		      u8 cmd)
+{
+	struct sk_buff *skb;
+
+	lockdep_assert_held(&vac_vm_lock);
+	if (!genl_has_listeners(&vac_nl_family, &init_net,
+				VAC_NL_MCGRP_MONITOR))
+		return;
+	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!skb)
+		return;
+	if (vac_nl_vm_fill(skb, vi, vm, cmd, 0, 0, 0, NULL)) {
+		nlmsg_free(skb);
+		return;
+	}
+	genlmsg_multicast(&vac_nl_family, skb, 0, VAC_NL_MCGRP_MONITOR,
+			  GFP_KERNEL);
 }
 
 static void vac_nl_multicast(struct vac_core_inst *ci, u8 cmd, gfp_t gfp,
@@ -492,6 +540,56 @@ out:
 	return ret && !skb->len ? ret : skb->len;
 }
 
+/* ---- VMs: resumable per (instance slot, VM id) ---- */
+
+static int vac_nl_vm_get_dumpit(struct sk_buff *skb,
+				struct netlink_callback *cb)
+{
+	const struct genl_dumpit_info *dinfo = genl_dumpit_info(cb);
+	struct nlattr *name = dinfo->attrs[VAC_A_VM_INSTANCE];
+	struct vac_nl_dump_ctx *ctx = vac_nl_ctx(cb);
+	struct vac_core_inst *ci;
+	int ret = 0;
+
+	if (mutex_lock_killable(&vac_lock))
+		return -EINTR;
+	if (name && !ctx->pos && !ctx->next) {
+		ci = vac_core_find(&vac_core, nla_data(name));
+		if (!ci) {
+			mutex_unlock(&vac_lock);
+			NL_SET_ERR_MSG_ATTR(cb->extack, name, "no such instance");
+			return -ENOENT;
+		}
+		ctx->pos = ci->slot;
+	}
+	mutex_lock(&vac_vm_lock);
+	cb->seq = vac_vm_gen + vac_core.gen;
+	for (; (ci = vac_core_next(&vac_core, &ctx->pos)); ctx->pos++, ctx->next = 0) {
+		const struct vac_instance *vi = ci->priv;
+		const struct vac_vm *vm;
+
+		if (name && strcmp(ci->name, nla_data(name)))
+			break;
+		if (!vi)
+			continue;
+		list_for_each_entry(vm, &vi->vms, node) {
+			if (vm->id < ctx->next)
+				continue;
+			ret = vac_nl_vm_fill(skb, vi, vm, VAC_CMD_VM_GET,
+					     NETLINK_CB(cb->skb).portid,
+					     cb->nlh->nlmsg_seq, NLM_F_MULTI, cb);
+			if (ret)
+				goto out;
+			ctx->next = vm->id + 1;
+		}
+	}
+	ctx->pos = VAC_MAX_INSTANCES;	/* done */
+out:
+	mutex_unlock(&vac_vm_lock);
+	mutex_unlock(&vac_lock);
+	return ret && !skb->len ? ret : skb->len;
+}
+
 /* ---- the family ---- */
 
 static const struct genl_ops vac_nl_ops[] = {
@@ -536,6 +634,12 @@ static const struct genl_ops vac_nl_ops[] = {
 		.dumpit		= vac_nl_alloc_get_dumpit,
 		.policy		= vac_inst_name_policy,
 		.maxattr	= VAC_A_INST_MAX,
+	},
+	{
+		.cmd		= VAC_CMD_VM_GET,
+		.dumpit		= vac_nl_vm_get_dumpit,
+		.policy		= vac_vm_get_policy,
+		.maxattr	= VAC_A_VM_MAX,
 	},
 };
 

@@ -3,6 +3,7 @@
  * vac-monitor: print one line per vac event, e.g.
  *
  *   quota kvm_b online asids=4@9 vpids=3/10 ...
+ *   vm-new kvm_b vm=7 pid=4242 comm=qemu-system-x86
  *
  * A minimal libvac agent: one poll loop over the event socket and a
  * signalfd.  -n N exits after N events; on overrun it re-reads the state.
@@ -43,7 +44,11 @@ static int on_event(const struct vac_event *ev, void *arg)
 {
 	long *left = arg;
 
-	print_instance(vac_event_name(ev->type), &ev->inst, ev->refused);
+	if (ev->type == VAC_EVENT_VM_NEW || ev->type == VAC_EVENT_VM_DEL)
+		printf("%s %s vm=%u pid=%u comm=%s\n", vac_event_name(ev->type),
+		       ev->vm.instance, ev->vm.id, ev->vm.pid, ev->vm.comm);
+	else
+		print_instance(vac_event_name(ev->type), &ev->inst, ev->refused);
 	return --*left == 0 ? 1 : 0;
 }
 

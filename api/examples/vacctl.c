@@ -8,12 +8,14 @@
  *   vacctl declare NAME | delete NAME
  *   vacctl quota NAME KIND=N... [force]
  *   vacctl allocs NAME
+ *   vacctl vms [NAME]
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "libvac.h"
 
@@ -27,9 +29,12 @@ static int print_resource(const struct vac_resource_info *r, void *arg)
 
 static int print_instance(const struct vac_instance_info *in, void *arg)
 {
-	printf("%s  %s%s%s\n", in->name,
+	printf("%s  %s%s%s", in->name,
 	       in->state == VAC_INSTANCE_STATE_ONLINE ? "online" : "declared",
 	       in->module[0] ? " by " : "", in->module);
+	if (in->state == VAC_INSTANCE_STATE_ONLINE)
+		printf(", %u VMs", in->vms);
+	putchar('\n');
 	for (int k = 0; k < VAC_NR_RESOURCES; k++) {
 		const struct vac_usage *u = &in->usage[k];
 
@@ -53,6 +58,17 @@ static int print_run(const struct vac_alloc_run *run, void *arg)
 	if (run->kind == VAC_RES_MSR_SLOTS)
 		printf("  msr 0x%x", run->msr);
 	putchar('\n');
+	return 0;
+}
+
+static int print_vm(const struct vac_vm_info *vm, void *arg)
+{
+	time_t t = vm->created / 1000000000;
+	char when[32];
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	printf("%-13s %6u  pid %-7u %-16s %s\n", vm->instance, vm->id, vm->pid,
+	       vm->comm, when);
 	return 0;
 }
 
@@ -118,9 +134,11 @@ int main(int argc, char **argv)
 		ret = quota(h, argc - 2, argv + 2);
 	} else if (!strcmp(cmd, "allocs") && argc == 3) {
 		ret = vac_alloc_dump(h, argv[2], print_run, NULL);
+	} else if (!strcmp(cmd, "vms") && argc <= 3) {
+		ret = vac_vm_dump(h, argc == 3 ? argv[2] : NULL, print_vm, NULL);
 	} else {
 		fprintf(stderr, "usage: vacctl resources | instances | declare NAME | delete NAME\n"
-				"              | quota NAME KIND=N... [force] | allocs NAME\n");
+				"              | quota NAME KIND=N... [force] | allocs NAME | vms [NAME]\n");
 		ret = -EINVAL;
 	}
 	if (ret < 0 && *vac_errmsg(h))

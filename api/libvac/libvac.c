@@ -64,6 +64,8 @@ VAC_EXPORT const char *vac_event_name(enum vac_event_type type)
 	case VAC_EVENT_INSTANCE_OFFLINE:	return "instance-offline";
 	case VAC_EVENT_QUOTA:			return "quota";
 	case VAC_EVENT_ALLOC_REFUSED:		return "alloc-refused";
+	case VAC_EVENT_VM_NEW:			return "vm-new";
+	case VAC_EVENT_VM_DEL:			return "vm-del";
 	}
 	return NULL;
 }
@@ -338,6 +340,8 @@ static int parse_instance(struct nlmsghdr *nlh, struct vac_instance_info *in,
 			 nla_get_string(tb[VAC_A_INST_MODULE]));
 	if (tb[VAC_A_INST_STATE])
 		in->state = nla_get_u32(tb[VAC_A_INST_STATE]);
+	if (tb[VAC_A_INST_VMS])
+		in->vms = nla_get_u32(tb[VAC_A_INST_VMS]);
 	if (refused)
 		*refused = tb[VAC_A_INST_REFUSED] ?
 			   (int)nla_get_u32(tb[VAC_A_INST_REFUSED]) : -1;
@@ -365,6 +369,27 @@ static int parse_instance(struct nlmsghdr *nlh, struct vac_instance_info *in,
 			      nla_get_u64(u[VAC_A_USAGE_FAILCNT]) : 0;
 		us->has_base = u[VAC_A_USAGE_BASE];
 	}
+	return 0;
+}
+
+static int parse_vm(struct nlmsghdr *nlh, struct vac_vm_info *vm)
+{
+	struct nlattr *tb[VAC_A_VM_MAX + 1];
+
+	memset(vm, 0, sizeof(*vm));
+	if (genlmsg_parse(nlh, 0, tb, VAC_A_VM_MAX, NULL) ||
+	    !tb[VAC_A_VM_INSTANCE] || !tb[VAC_A_VM_ID])
+		return -EPROTO;
+	snprintf(vm->instance, sizeof(vm->instance), "%s",
+		 nla_get_string(tb[VAC_A_VM_INSTANCE]));
+	vm->id = nla_get_u32(tb[VAC_A_VM_ID]);
+	if (tb[VAC_A_VM_PID])
+		vm->pid = nla_get_u32(tb[VAC_A_VM_PID]);
+	if (tb[VAC_A_VM_COMM])
+		snprintf(vm->comm, sizeof(vm->comm), "%s",
+			 nla_get_string(tb[VAC_A_VM_COMM]));
+	if (tb[VAC_A_VM_CREATED])
+		vm->created = nla_get_u64(tb[VAC_A_VM_CREATED]);
 	return 0;
 }
 
@@ -424,6 +449,14 @@ static int collect_instance(struct vac *h, struct nlmsghdr *nlh, void *arg)
 	int ret = parse_instance(nlh, &in, NULL);
 
 	return ret ? ret : collect_add(arg, &in);
+}
+
+static int collect_vm(struct vac *h, struct nlmsghdr *nlh, void *arg)
+{
+	struct vac_vm_info vm;
+	int ret = parse_vm(nlh, &vm);
+
+	return ret ? ret : collect_add(arg, &vm);
 }
 
 static int collect_runs(struct vac *h, struct nlmsghdr *nlh, void *arg)
@@ -595,6 +628,26 @@ VAC_EXPORT int vac_alloc_dump(struct vac *h, const char *name,
 			       (int (*)(const void *, void *))cb, arg);
 }
 
+static struct nl_msg *vm_dump_request(struct vac *h, const char *name)
+{
+	struct nl_msg *msg = request(h, VAC_CMD_VM_GET, NLM_F_DUMP);
+
+	if (msg && name && nla_put_string(msg, VAC_A_VM_INSTANCE, name)) {
+		nlmsg_free(msg);
+		msg = NULL;
+	}
+	return msg;
+}
+
+VAC_EXPORT int vac_vm_dump(struct vac *h, const char *name,
+			   int (*cb)(const struct vac_vm_info *, void *),
+			   void *arg)
+{
+	return consistent_dump(h, vm_dump_request, name, collect_vm,
+			       sizeof(struct vac_vm_info),
+			       (int (*)(const void *, void *))cb, arg);
+}
+
 VAC_EXPORT int vac_send_raw(struct vac *h, uint8_t cmd, int flags,
 			    const void *attrs, size_t len)
 {
@@ -623,10 +676,19 @@ static int on_event(struct nl_msg *msg, void *arg)
 	struct genlmsghdr *gh = nlmsg_data(nlh);
 	struct vac_event ev;
 
-	if (ea->ret || gh->cmd < VAC_CMD_INSTANCE_NEW_NTF ||
-	    gh->cmd > VAC_CMD_ALLOC_REFUSED_NTF ||
-	    parse_instance(nlh, &ev.inst, &ev.refused))
+	if (ea->ret)
 		return NL_SKIP;
+	memset(&ev, 0, sizeof(ev));
+	if (gh->cmd == VAC_CMD_VM_NEW_NTF || gh->cmd == VAC_CMD_VM_DEL_NTF) {
+		if (parse_vm(nlh, &ev.vm))
+			return NL_SKIP;
+		snprintf(ev.inst.name, sizeof(ev.inst.name), "%s", ev.vm.instance);
+		ev.refused = -1;
+	} else if (gh->cmd < VAC_CMD_INSTANCE_NEW_NTF ||
+		   gh->cmd > VAC_CMD_ALLOC_REFUSED_NTF ||
+		   parse_instance(nlh, &ev.inst, &ev.refused)) {
+		return NL_SKIP;
+	}
 	ev.type = gh->cmd;
 	ea->count++;
 	ea->ret = ea->cb(&ev, ea->arg);

@@ -52,6 +52,16 @@ struct vac_instance_info {
 	char module[64];	/* registering module; empty when declared */
 	enum vac_instance_state state;
 	struct vac_usage usage[VAC_NR_RESOURCES];
+	uint32_t vms;		/* VMs its build runs; 0 is drained */
+};
+
+/* A VM of a KVM build. */
+struct vac_vm_info {
+	char instance[VAC_NAME_LEN];
+	uint32_t id;		/* unique while vac.ko stays loaded */
+	uint32_t pid;		/* the process that created it */
+	char comm[16];		/* that process's command name */
+	uint64_t created;	/* ns since the epoch */
 };
 
 struct vac_quota {
@@ -74,12 +84,16 @@ enum vac_event_type {
 	VAC_EVENT_INSTANCE_OFFLINE = VAC_CMD_INSTANCE_OFFLINE_NTF,
 	VAC_EVENT_QUOTA = VAC_CMD_QUOTA_NTF,
 	VAC_EVENT_ALLOC_REFUSED = VAC_CMD_ALLOC_REFUSED_NTF,
+	VAC_EVENT_VM_NEW = VAC_CMD_VM_NEW_NTF,
+	VAC_EVENT_VM_DEL = VAC_CMD_VM_DEL_NTF,
 };
 
 struct vac_event {
 	enum vac_event_type type;
 	int refused;		/* ALLOC_REFUSED: the kind; else -1 */
-	struct vac_instance_info inst;	/* the instance after the change */
+	/* the instance after the change; VM_*: only inst.name is set */
+	struct vac_instance_info inst;
+	struct vac_vm_info vm;	/* VM_NEW, VM_DEL: the VM */
 };
 
 /*
@@ -136,6 +150,10 @@ int vac_quota_set(struct vac *h, const char *name, const struct vac_quota *q,
 int vac_alloc_dump(struct vac *h, const char *name,
 		   int (*cb)(const struct vac_alloc_run *, void *), void *arg);
 
+/* The VMs of instance @name, or of every instance with NULL, oldest first. */
+int vac_vm_dump(struct vac *h, const char *name,
+		int (*cb)(const struct vac_vm_info *, void *), void *arg);
+
 /*
  * Send @cmd with @len bytes of attributes as they are, for tools that
  * probe the family (fuzzers, conformance tests); replies are dropped and
@@ -146,7 +164,7 @@ int vac_send_raw(struct vac *h, uint8_t cmd, int flags, const void *attrs,
 
 /*
  * Events.  vac_monitor_open() returns a handle subscribed to the monitor
- * group (needs CAP_NET_ADMIN) whose socket is non-blocking; poll
+ * group (open to every process) whose socket is non-blocking; poll
  * vac_fd() for POLLIN and call vac_monitor_read(), which hands every
  * pending event to @cb and returns their count.  -ENOBUFS means the
  * kernel dropped events because the socket overran: re-read the state

@@ -46,6 +46,18 @@ void vac_unregister(struct vac_instance *inst);
 void *vac_instance_priv(const struct vac_instance *inst);
 
 /*
+ * The build created a VM (@vm: its own pointer for it, struct kvm), in
+ * the creating process's context, or is destroying one.  VAC keeps each
+ * instance's VMs (the creator's pid and command, when) for the netlink
+ * family (instance vms, vm-get, vm-new-ntf, vm-del-ntf): an instance with
+ * none is drained, and its build may be unloaded without stopping a
+ * guest.  vac_vm_add() returns 0 or -ENOMEM; the build fails the VM's
+ * creation on an error.  May sleep.
+ */
+int vac_vm_add(struct vac_instance *inst, const void *vm);
+void vac_vm_del(struct vac_instance *inst, const void *vm);
+
+/*
  * IDs of the kinds VAC_RES_SEV_ASIDS, VAC_RES_SEV_ES_ASIDS, VAC_RES_VPIDS
  * and VAC_RES_PMU_COUNTERS.  vac_id_alloc() returns the lowest free ID,
  * vac_id_claim() a given one (a PMU counter index, say).  Errors: -EDQUOT

@@ -19,6 +19,8 @@
  *                               until range_unblock NAME; range NAME then
  *                               still shows the old range
  *   range_blocked NAME       -> "1" while a callback waits, else "0"
+ *   vm_add NAME COUNT        report COUNT VMs created by the writer
+ *   vm_del NAME COUNT        report the newest COUNT of them destroyed
  *   quarantine NAME KIND ID  (an ID NAME holds)
  *   release_quarantined KIND
  *   stress NAME KIND THREADS ITERS HOLD
@@ -69,6 +71,7 @@
 #define VT_MAX_INST	8
 #define VT_MAX_ID	(1 << 17)
 #define VT_OUT		4096
+#define VT_MAX_VMS	1024
 
 static char *instances;
 module_param(instances, charp, 0444);
@@ -104,6 +107,8 @@ struct vt_inst {
 	u32 base, len, calls;			/* last ASID range told */
 	bool block, blocked;			/* range_block */
 	struct completion unblock;
+	u32 nr_vms;				/* vm_add: cookies vms[0..n) */
+	u8 vms[VT_MAX_VMS];
 };
 
 static struct vt_inst vt_inst[VT_MAX_INST];
@@ -775,7 +780,8 @@ static int vt_exec(char *line)
 	t = vt_find(argv[1]);
 	if (!t)
 		return -ENOENT;
-	if (argc >= 3 && strcmp(argv[0], "msr_get") && strcmp(argv[0], "msr_put")) {
+	if (argc >= 3 && strcmp(argv[0], "msr_get") && strcmp(argv[0], "msr_put") &&
+	    strncmp(argv[0], "vm_", 3)) {
 		kind = vt_kind(argv[2]);
 		if (kind < 0)
 			return kind;
@@ -833,6 +839,35 @@ static int vt_exec(char *line)
 		if (ret >= 0)
 			scnprintf(vt_out, VT_OUT, "%d\n", ret);
 		return ret < 0 ? ret : 0;
+	}
+	if (!strcmp(argv[0], "vm_add") && argc == 3) {
+		u32 n;
+
+		ret = kstrtou32(argv[2], 0, &n);
+		if (ret)
+			return ret;
+		if (n > VT_MAX_VMS - t->nr_vms)
+			return -ENOSPC;
+		while (n--) {
+			/* The cookie is the VM's byte in this instance's array. */
+			ret = vac_vm_add(t->vi, &t->vms[t->nr_vms]);
+			if (ret)
+				return ret;
+			t->nr_vms++;
+		}
+		return 0;
+	}
+	if (!strcmp(argv[0], "vm_del") && argc == 3) {
+		u32 n;
+
+		ret = kstrtou32(argv[2], 0, &n);
+		if (ret)
+			return ret;
+		if (n > t->nr_vms)
+			return -ENOENT;
+		while (n--)
+			vac_vm_del(t->vi, &t->vms[--t->nr_vms]);
+		return 0;
 	}
 	if (kind < 0)
 		return -EINVAL;

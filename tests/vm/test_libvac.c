@@ -998,6 +998,108 @@ static int monitor_as_net_admin(void)
 	return bad;
 }
 
+/* ---- VMs ---- */
+
+struct vms {
+	struct vac_vm_info v[400];
+	int n;
+};
+
+static int collect_vm(const struct vac_vm_info *vm, void *arg)
+{
+	struct vms *vs = arg;
+
+	if (vs->n < 400)
+		vs->v[vs->n] = *vm;
+	vs->n++;
+	return 0;
+}
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * What a KVM build reports of its VMs (the test module stands in): the
+ * instance's count, a dump with each VM's creator and time, events for
+ * each VM that comes and goes, and "drained" once none is left.
+ */
+static void vms_of_an_instance_are_counted_listed_and_announced(void **state)
+{
+	static struct vms vs;
+	struct vac_event ev;
+	struct vac *mon;
+	long long t0 = now_ns();
+
+	assert_int_equal(vt_load_test("instances=kvm_a,kvm_b"), 0);
+	assert_int_equal(get("kvm_a").vms, 0);
+	assert_int_equal(vac_monitor_open(&mon), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "vm_add kvm_a 2"), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "vm_add kvm_b 1"), 0);
+	assert_int_equal(get("kvm_a").vms, 2);
+	assert_int_equal(get("kvm_b").vms, 1);
+
+	ev = expect_event(mon, VAC_EVENT_VM_NEW, "kvm_a");
+	assert_string_equal(ev.vm.instance, "kvm_a");
+	assert_int_equal(ev.vm.pid, getpid());
+	ev = expect_event(mon, VAC_EVENT_VM_NEW, "kvm_a");
+	ev = expect_event(mon, VAC_EVENT_VM_NEW, "kvm_b");
+	expect_no_event(mon);
+
+	vs.n = 0;
+	assert_int_equal(vac_vm_dump(h, "kvm_a", collect_vm, &vs), 0);
+	assert_int_equal(vs.n, 2);
+	assert_true(vs.v[0].id < vs.v[1].id);
+	assert_int_equal(vs.v[0].pid, getpid());
+	assert_string_equal(vs.v[0].comm, "test_libvac");
+	assert_true((long long)vs.v[0].created >= t0 - 1000000000LL);
+	assert_true((long long)vs.v[0].created <= now_ns());
+	vs.n = 0;
+	assert_int_equal(vac_vm_dump(h, NULL, collect_vm, &vs), 0);
+	assert_int_equal(vs.n, 3);
+	assert_int_equal(vac_vm_dump(h, "nobody", collect_vm, &vs), -ENOENT);
+	assert_string_equal(vac_errmsg(h), "no such instance");
+
+	/* Drained: a build with no VM left may be unloaded. */
+	assert_int_equal(vt_ctl(NULL, 0, "vm_del kvm_a 2"), 0);
+	assert_int_equal(get("kvm_a").vms, 0);
+	expect_event(mon, VAC_EVENT_VM_DEL, "kvm_a");
+	expect_event(mon, VAC_EVENT_VM_DEL, "kvm_a");
+	vs.n = 0;
+	assert_int_equal(vac_vm_dump(h, "kvm_a", collect_vm, &vs), 0);
+	assert_int_equal(vs.n, 0);
+	/* Unregistered with a VM still reported: VAC drops it, announced. */
+	assert_int_equal(vt_ctl(NULL, 0, "unregister kvm_b"), 0);
+	expect_event(mon, VAC_EVENT_VM_DEL, "kvm_b");
+	assert_int_equal(get("kvm_b").vms, 0);
+	vac_close(mon);
+}
+
+/* Many VMs: the dump resumes across messages, each VM once, in order. */
+static void vm_dump_of_300_resumes(void **state)
+{
+	static struct vms vs;
+
+	assert_int_equal(vt_load_test("instances=kvm_a,kvm_b"), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "vm_add kvm_a 150"), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "vm_add kvm_b 150"), 0);
+	vs.n = 0;
+	assert_int_equal(vac_vm_dump(h, NULL, collect_vm, &vs), 0);
+	assert_int_equal(vs.n, 300);
+	for (int i = 1; i < 300; i++)
+		assert_true(strcmp(vs.v[i - 1].instance, vs.v[i].instance) < 0 ||
+			    vs.v[i - 1].id < vs.v[i].id);
+	vs.n = 0;
+	assert_int_equal(vac_vm_dump(h, "kvm_b", collect_vm, &vs), 0);
+	assert_int_equal(vs.n, 150);
+	assert_int_equal(vt_ctl(NULL, 0, "vm_del kvm_a 150"), 0);
+	assert_int_equal(vt_ctl(NULL, 0, "vm_del kvm_b 150"), 0);
+}
+
 static void changes_need_cap_sys_admin_monitor_is_open(void **state)
 {
 	assert_int_equal(vac_instance_declare(h, "kvm_a"), 0);
@@ -1108,6 +1210,8 @@ int main(void)
 		T(monitor_read_stops_when_callback_returns_nonzero),
 		T(monitor_overrun_gives_enobufs_and_recovers),
 		T(changes_need_cap_sys_admin_monitor_is_open),
+		T(vms_of_an_instance_are_counted_listed_and_announced),
+		T(vm_dump_of_300_resumes),
 		T(monitor_agent_prints_one_line_per_event),
 #undef T
 	};
