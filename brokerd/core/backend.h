@@ -34,6 +34,9 @@ struct broker_backend_ops {
 	int (*instance_dump)(struct broker_backend *b,
 			     int (*cb)(const struct vac_instance_info *, void *),
 			     void *arg);
+	/* The VMs of instance @name (-ENOENT if there is none), oldest first. */
+	int (*vm_dump)(struct broker_backend *b, const char *name,
+		       int (*cb)(const struct vac_vm_info *, void *), void *arg);
 	/* -EEXIST if it exists. */
 	int (*declare)(struct broker_backend *b, const char *name);
 	/* -EBUSY if a module has it registered. */

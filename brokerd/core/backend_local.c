@@ -125,6 +125,15 @@ static int local_instance_get(struct broker_backend *b, const char *name,
 	return 0;
 }
 
+/* Nothing runs VMs without vac.ko: every instance is drained. */
+static int local_vm_dump(struct broker_backend *b, const char *name,
+			 int (*cb)(const struct vac_vm_info *, void *), void *arg)
+{
+	struct local *l = to_local(b);
+
+	return find(l, name) ? 0 : fail(l, -ENOENT, "no such instance");
+}
+
 static int local_instance_dump(struct broker_backend *b,
 			       int (*cb)(const struct vac_instance_info *, void *),
 			       void *arg)
@@ -262,6 +271,7 @@ static const struct broker_backend_ops local_ops = {
 	.resources = local_resources,
 	.instance_get = local_instance_get,
 	.instance_dump = local_instance_dump,
+	.vm_dump = local_vm_dump,
 	.declare = local_declare,
 	.remove = local_remove,
 	.quota_set = local_quota_set,

@@ -159,6 +159,16 @@ static int nl_instance_dump(struct broker_backend *b,
 	return outcome(n, vac_instance_dump(n->req, cb, arg));
 }
 
+static int nl_vm_dump(struct broker_backend *b, const char *name,
+		      int (*cb)(const struct vac_vm_info *, void *), void *arg)
+{
+	struct nlb *n = to_nlb(b);
+
+	if (!n->req)
+		return not_connected(n);
+	return outcome(n, vac_vm_dump(n->req, name, cb, arg));
+}
+
 static int nl_declare(struct broker_backend *b, const char *name)
 {
 	struct nlb *n = to_nlb(b);
@@ -231,6 +241,7 @@ static const struct broker_backend_ops netlink_ops = {
 	.resources = nl_resources,
 	.instance_get = nl_instance_get,
 	.instance_dump = nl_instance_dump,
+	.vm_dump = nl_vm_dump,
 	.declare = nl_declare,
 	.remove = nl_remove,
 	.quota_set = nl_quota_set,

@@ -142,8 +142,20 @@ int broker_bus_publish(const struct vac_event *e, void *broker)
 
 	if (!bus->subs)
 		return 0;
-	j = broker_instance_json(&e->inst, broker_store_find(&b->store, e->inst.name),
-				 e->type == VAC_EVENT_ALLOC_REFUSED ? e->refused : -1);
+	if (e->type == VAC_EVENT_VM_NEW || e->type == VAC_EVENT_VM_DEL) {
+		/* A VM event names its instance: the instance as it is now. */
+		struct vac_instance_info in;
+
+		if (b->backend->ops->instance_get(b->backend, e->vm.instance, &in))
+			return 0;	/* gone meanwhile: its own event follows */
+		j = broker_instance_json(&in, broker_store_find(&b->store, in.name), -1);
+		if (j)
+			json_object_set_new(j, "vm", broker_vm_json(&e->vm));
+	} else {
+		j = broker_instance_json(&e->inst,
+					 broker_store_find(&b->store, e->inst.name),
+					 e->type == VAC_EVENT_ALLOC_REFUSED ? e->refused : -1);
+	}
 	data = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (!data)
 		return -ENOMEM;

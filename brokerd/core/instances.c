@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "core/backend.h"
@@ -89,13 +90,14 @@ json_t *broker_instance_json(const struct vac_instance_info *in,
 		json_array_append_new(unapplied,
 			json_pack("{s:s}", "reason", d->undeclared));
 
-	o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:o}",
+	o = json_pack("{s:s, s:s, s:o, s:I, s:o, s:o, s:I, s:o}",
 		      "name", in ? in->name : d->name,
 		      "state", !in ? "absent" :
 			       in->state == VAC_INSTANCE_STATE_ONLINE ? "online" :
 			       "declared",
 		      "module", in && in->module[0] ? json_string(in->module) :
 						      json_null(),
+		      "vms", (json_int_t)(in ? in->vms : 0),
 		      "usage", usage,
 		      "desired", desired,
 		      "generation", (json_int_t)(d ? d->generation : 0),
@@ -104,6 +106,17 @@ json_t *broker_instance_json(const struct vac_instance_info *in,
 		json_object_set_new(o, "refused",
 				    json_string(vac_resource_name(refused)));
 	return o;
+}
+
+json_t *broker_vm_json(const struct vac_vm_info *vm)
+{
+	time_t t = vm->created / 1000000000;
+	char when[32];
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	return json_pack("{s:I, s:I, s:s, s:s, s:I}", "id", (json_int_t)vm->id,
+			 "pid", (json_int_t)vm->pid, "comm", vm->comm,
+			 "created", when, "created_ns", (json_int_t)vm->created);
 }
 
 /* ---- quotas ---- */

@@ -20,6 +20,8 @@ int broker_instances_list(struct broker_backend *be,
  * it has not), @d as desired (NULL when nothing is), @refused the kind
  * of an alloc-refused event or -1.
  */
+/* A VM's document: id, pid, comm, created (RFC 3339) and created_ns. */
+json_t *broker_vm_json(const struct vac_vm_info *vm);
 json_t *broker_instance_json(const struct vac_instance_info *in,
 			     const struct broker_inst *d, int refused);
 

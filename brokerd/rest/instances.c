@@ -143,6 +143,32 @@ static enum MHD_Result instance_get(struct broker_req *req)
 	return reply_instance(req, MHD_HTTP_OK);
 }
 
+static int add_vm(const struct vac_vm_info *vm, void *list)
+{
+	return json_array_append_new(list, broker_vm_json(vm)) ? -ENOMEM : 0;
+}
+
+/* The VMs the instance's KVM build runs, oldest first; none: drained. */
+static enum MHD_Result instance_vms(struct broker_req *req)
+{
+	struct broker_backend *be = req->b->backend;
+	_cleanup_json_ json_t *list = json_array();
+	struct vac_instance_info in;
+	struct broker_inst *d;
+	bool present;
+	int ret;
+
+	/* A NULL list makes the reply "out of memory" (broker_reply_json). */
+	ret = lookup(req, &in, &present, &d);
+	if (!ret && present && list)
+		ret = be->ops->vm_dump(be, req->param, add_vm, list);
+	if (ret)
+		return broker_rest_backend_error(req, ret, NULL);
+	return broker_reply_json(req, MHD_HTTP_OK,
+				 json_pack("{s:s, s:O}", "instance", req->param,
+					   "vms", list));
+}
+
 static enum MHD_Result instance_put(struct broker_req *req)
 {
 	struct broker *b = req->b;
@@ -297,6 +323,8 @@ static const struct broker_route routes[] = {
 	{ "GET",    "/v1/instances",              instances, BROKER_ROUTE_BACKEND,
 	  BROKER_ROLE_VIEWER },
 	{ "GET",    "/v1/instances/{name}",       instance_get, BROKER_ROUTE_BACKEND,
+	  BROKER_ROLE_VIEWER },
+	{ "GET",    "/v1/instances/{name}/vms",   instance_vms, BROKER_ROUTE_BACKEND,
 	  BROKER_ROLE_VIEWER },
 	{ "PUT",    "/v1/instances/{name}",       instance_put,
 	  BROKER_ROUTE_BACKEND | BROKER_ROUTE_SCOPED, BROKER_ROLE_ADMIN },

@@ -45,7 +45,7 @@ static void resources(FILE *f, const struct vac_resource_info r[VAC_NR_RESOURCES
 	}
 }
 
-enum { QUOTA, USED, PEAK, FAILCNT, ONLINE, NR_FAMILIES };
+enum { QUOTA, USED, PEAK, FAILCNT, ONLINE, VMS, NR_FAMILIES };
 
 static const struct {
 	const char *name, *type, *help;
@@ -57,6 +57,8 @@ static const struct {
 		      "Allocations refused by the instance's quota." },
 	[ONLINE]  = { "vac_instance_online", "gauge",
 		      "1 while a module has the instance registered." },
+	[VMS]     = { "vac_instance_vms", "gauge",
+		      "VMs the instance's KVM build runs; 0 is drained." },
 };
 
 /* Instance names are [a-z0-9_]: labels need no escaping. */
@@ -64,9 +66,10 @@ static void instance(FILE *f, int fam, const struct vac_instance_info *in)
 {
 	const char *name = inst_families[fam].name;
 
-	if (fam == ONLINE) {
-		fprintf(f, "%s{instance=\"%s\"} %d\n", name, in->name,
-			in->state == VAC_INSTANCE_STATE_ONLINE);
+	if (fam == ONLINE || fam == VMS) {
+		fprintf(f, "%s{instance=\"%s\"} %u\n", name, in->name,
+			fam == VMS ? in->vms :
+			(unsigned int)(in->state == VAC_INSTANCE_STATE_ONLINE));
 		return;
 	}
 	for (int k = 0; k < VAC_NR_RESOURCES; k++) {

@@ -326,8 +326,8 @@ static void test_instances_declare_list_show_delete(void **state)
 	RUN(d, &r, "instances");
 	assert_ok(&r);
 	assert_line(r.out, "NAME ");
-	assert_row(r.out, "kvm_a", "kvm_a declared - 1 -");
-	assert_row(r.out, "kvm_b", "kvm_b declared - 2 -");
+	assert_row(r.out, "kvm_a", "kvm_a declared - 0 1 -");
+	assert_row(r.out, "kvm_b", "kvm_b declared - 0 2 -");
 	run_free(&r);
 
 	RUN(d, &r, "-o", "json", "instances", "list");
@@ -349,6 +349,25 @@ static void test_instances_declare_list_show_delete(void **state)
 	assert_ok(&r);
 	assert_int_equal(BT_INT(r.json, "generation"), 2);
 	assert_true(json_is_object(json_object_get(r.json, "usage")));
+	/* The local backend runs no VM: every instance is drained. */
+	assert_int_equal(BT_INT(r.json, "vms"), 0);
+	assert_int_equal(json_array_size(json_object_get(r.json, "vm_list")), 0);
+	assert_true(json_is_array(json_object_get(r.json, "vm_list")));
+	run_free(&r);
+
+	RUN(d, &r, "instances", "wait", "kvm_b", "--drained", "--timeout", "5");
+	assert_ok(&r);
+	assert_line(r.out, "vms: 0");
+	run_free(&r);
+	RUN(d, &r, "instances", "wait", "kvm_b");
+	assert_exit(&r, 2);
+	assert_non_null(strstr(r.err, "--drained"));
+	run_free(&r);
+	RUN(d, &r, "instances", "wait", "kvm_b", "--drained", "--timeout", "soon");
+	assert_exit(&r, 2);
+	run_free(&r);
+	RUN(d, &r, "instances", "wait", "nobody", "--drained");
+	assert_exit(&r, 1);
 	run_free(&r);
 
 	RUN(d, &r, "instances", "delete", "kvm_a");
