@@ -8,6 +8,9 @@
  *  - an allocation over quota is refused and counted in failcnt;
  *  - a quota below used is refused unless forced; a forced instance keeps
  *    what it holds and allocates nothing until it is back under quota;
+ *  - ASIDs and PMU counters are budgets, not IDs handed out one by one: a
+ *    registered instance uses its whole quota (its ASID range, the number
+ *    of counters its guests see), so their quotas change without force;
  *  - ASID ranges never overlap; a change that moves or resizes ranges
  *    lists every affected instance, in an order where each new range is
  *    free when its owner is told (core->moves).
@@ -33,9 +36,27 @@ const u32 vac_cap_limit[VAC_NR_KINDS] = {
 	[VAC_RES_MSR_SLOTS]	= 16,
 };
 
+/* Budget kinds: a registered instance uses all of its quota. */
+static bool kind_is_budget(u32 kind)
+{
+	return kind == VAC_RES_ASIDS || kind == VAC_RES_PMU_COUNTERS;
+}
+
 static bool kind_has_ids(u32 kind)
 {
-	return kind != VAC_RES_ASIDS && kind != VAC_RES_MSR_SLOTS;
+	return !kind_is_budget(kind) && kind != VAC_RES_MSR_SLOTS;
+}
+
+/* A budget kind's usage follows the quota while the instance is online. */
+static void budget_use(struct vac_core *core, struct vac_core_inst *inst,
+		       u32 kind, u32 used)
+{
+	struct vac_core_usage *u = &inst->usage[kind];
+
+	core->kind[kind].used += used - u->used;
+	u->used = used;
+	if (u->used > u->peak)
+		u->peak = u->used;
 }
 
 int vac_kind_parse(const char *name)
@@ -314,17 +335,13 @@ static void usage_uncharge(struct vac_core *core, struct vac_core_inst *inst,
 
 int vac_core_online(struct vac_core *core, struct vac_core_inst *inst)
 {
-	struct vac_core_usage *u = &inst->usage[VAC_RES_ASIDS];
-
 	if (inst->online)
 		return -EBUSY;
 	inst->online = true;
 	gen_bump(core);
-	/* A registered instance uses its whole ASID range. */
-	u->used = u->quota;
-	if (u->used > u->peak)
-		u->peak = u->used;
-	core->kind[VAC_RES_ASIDS].used += u->used;
+	budget_use(core, inst, VAC_RES_ASIDS, inst->usage[VAC_RES_ASIDS].quota);
+	budget_use(core, inst, VAC_RES_PMU_COUNTERS,
+		   inst->usage[VAC_RES_PMU_COUNTERS].quota);
 	return 0;
 }
 
@@ -350,8 +367,8 @@ void vac_core_offline(struct vac_core *core, struct vac_core_inst *inst)
 	for (i = 0; i < VAC_MSR_SLOTS_MAX; i++)
 		if (inst->msr_mask & (1U << i))
 			vac_core_msr_put(core, inst, core->msr[i]);
-	core->kind[VAC_RES_ASIDS].used -= inst->usage[VAC_RES_ASIDS].used;
-	inst->usage[VAC_RES_ASIDS].used = 0;
+	budget_use(core, inst, VAC_RES_ASIDS, 0);
+	budget_use(core, inst, VAC_RES_PMU_COUNTERS, 0);
 	inst->online = false;
 	gen_bump(core);
 }
@@ -507,10 +524,12 @@ int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
 		/*
 		 * ASID ranges shrink in place: the owner is told and retires
 		 * what falls outside, so only taking all of a registered
-		 * instance's ASIDs needs force.
+		 * instance's ASIDs needs force.  A PMU counter budget applies
+		 * to the guests whose CPUID is set after it, never needing
+		 * force.
 		 */
 		if (k == VAC_RES_ASIDS ? (inst->online && u->quota && !want[k])
-				       : want[k] < u->used) {
+				       : !kind_is_budget(k) && want[k] < u->used) {
 			if (!force) {
 				err->code = VAC_ERR_BELOW_USED;
 				err->msg = "quota below current usage (force to override)";
@@ -528,20 +547,17 @@ int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
 			asid_plan(core, inst, want[k]);
 		core->kind[k].reserved += want[k] - u->quota;
 		u->quota = want[k];
+		if (k == VAC_RES_PMU_COUNTERS && inst->online)
+			budget_use(core, inst, k, want[k]);
 	}
 
 	/* Apply the planned ranges; a registered owner uses all of its. */
 	for (i = 0; i < core->nmoves; i++) {
 		struct vac_core_inst *p = core->moves[i].inst;
-		struct vac_core_usage *u = &p->usage[VAC_RES_ASIDS];
 
 		p->asid_base = core->moves[i].base;
-		if (!p->online)
-			continue;
-		core->kind[VAC_RES_ASIDS].used += core->moves[i].len - u->used;
-		u->used = core->moves[i].len;
-		if (u->used > u->peak)
-			u->peak = u->used;
+		if (p->online)
+			budget_use(core, p, VAC_RES_ASIDS, core->moves[i].len);
 	}
 	gen_bump(core);
 	err->code = VAC_ERR_NONE;
@@ -611,29 +627,6 @@ static int id_bit(const struct vac_core *core, u32 kind, u32 id, u32 *bit)
 	if (id < kd->first || id - kd->first >= kd->capacity)
 		return -ERANGE;
 	*bit = id - kd->first;
-	return 0;
-}
-
-int vac_core_claim(struct vac_core *core, struct vac_core_inst *inst,
-		   u32 kind, u32 id)
-{
-	struct vac_kind *kd;
-	u32 bit;
-	int ret;
-
-	ret = id_bit(core, kind, id, &bit);
-	if (ret)
-		return ret;
-	kd = &core->kind[kind];
-	if (unlikely(!inst->online))
-		return -ENODEV;
-	/* A taken ID is not a refused allocation: no failcnt. */
-	if (test_bit(bit, kd->map))
-		return kd->owner[bit] == inst->slot + 1 ? -EALREADY : -EBUSY;
-	ret = charge_check(core, inst, kind);
-	if (ret)
-		return ret;
-	id_take(core, inst, kind, bit);
 	return 0;
 }
 
@@ -870,7 +863,14 @@ int vac_core_check(const struct vac_core *core, struct vac_err *err)
 			if (p->usage[k].peak < p->usage[k].used)
 				return check_fail(err, k, "peak below used");
 		}
-		used[VAC_RES_ASIDS] += p->usage[VAC_RES_ASIDS].used;
+		for (k = 0; k < VAC_NR_KINDS; k++) {
+			if (!kind_is_budget(k))
+				continue;
+			used[k] += p->usage[k].used;
+			if (p->usage[k].used != (p->online ? p->usage[k].quota : 0))
+				return check_fail(err, k,
+						  "a budget not used whole while registered");
+		}
 		used[VAC_RES_MSR_SLOTS] += vac_hweight32(p->msr_mask);
 		if (p->usage[VAC_RES_MSR_SLOTS].used != vac_hweight32(p->msr_mask))
 			return check_fail(err, VAC_RES_MSR_SLOTS,

@@ -147,8 +147,6 @@ int vac_core_quota_set(struct vac_core *core, struct vac_core_inst *inst,
 
 int vac_core_alloc(struct vac_core *core, struct vac_core_inst *inst,
 		   u32 kind, u32 *id);
-int vac_core_claim(struct vac_core *core, struct vac_core_inst *inst,
-		   u32 kind, u32 id);
 int vac_core_release(struct vac_core *core, struct vac_core_inst *inst,
 		     u32 kind, u32 id);
 /*
@@ -171,7 +169,7 @@ void vac_core_msr_unbind(struct vac_core *core, u32 mask);
 /*
  * The first run of IDs of @kind that @inst holds at or after @from: its
  * length, 0 if none.  An offline instance holds no ASIDs, even though its
- * range stays reserved for it.
+ * range stays reserved for it.  PMU counters are a count, not IDs: none.
  */
 u32 vac_core_run(const struct vac_core *core,
 		 const struct vac_core_inst *inst, u32 kind, u32 from,

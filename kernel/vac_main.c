@@ -344,17 +344,6 @@ int vac_id_alloc(struct vac_instance *vi, enum vac_res kind)
 }
 EXPORT_SYMBOL_GPL(vac_id_alloc);
 
-int vac_id_claim(struct vac_instance *vi, enum vac_res kind, u32 id)
-{
-	int ret;
-
-	spin_lock(&vac_id_lock);
-	ret = vac_core_claim(&vac_core, vi->ci, kind, id);
-	spin_unlock(&vac_id_lock);
-	return ret ? vac_refused(vi, kind, ret) : 0;
-}
-EXPORT_SYMBOL_GPL(vac_id_claim);
-
 int vac_id_free(struct vac_instance *vi, enum vac_res kind, u32 id)
 {
 	int ret;
@@ -365,6 +354,17 @@ int vac_id_free(struct vac_instance *vi, enum vac_res kind, u32 id)
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vac_id_free);
+
+u32 vac_pmu_counters(struct vac_instance *vi)
+{
+	u32 n;
+
+	spin_lock(&vac_id_lock);
+	n = vi->ci->usage[VAC_RES_PMU_COUNTERS].used;
+	spin_unlock(&vac_id_lock);
+	return n;
+}
+EXPORT_SYMBOL_GPL(vac_pmu_counters);
 
 int vac_id_quarantine(struct vac_instance *vi, enum vac_res kind, u32 id)
 {

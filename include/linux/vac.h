@@ -58,17 +58,25 @@ int vac_vm_add(struct vac_instance *inst, const void *vm);
 void vac_vm_del(struct vac_instance *inst, const void *vm);
 
 /*
- * IDs of the kinds VAC_RES_SEV_ASIDS, VAC_RES_SEV_ES_ASIDS, VAC_RES_VPIDS
- * and VAC_RES_PMU_COUNTERS.  vac_id_alloc() returns the lowest free ID,
- * vac_id_claim() a given one (a PMU counter index, say).  Errors: -EDQUOT
- * (over quota, counted in failcnt), -ENOSPC (none free), -EINVAL (kind),
- * -ERANGE (ID outside the kind), -EBUSY (claimed by another instance).
- * These take a spinlock and do not sleep.
+ * IDs of the kinds VAC_RES_SEV_ASIDS, VAC_RES_SEV_ES_ASIDS and
+ * VAC_RES_VPIDS.  vac_id_alloc() returns the lowest free ID, or -EDQUOT
+ * (over quota, counted in failcnt), -ENOSPC (none free, counted too),
+ * -ENODEV (not registered), -EINVAL (not an ID kind).  vac_id_free()
+ * returns -ENOENT if the instance does not hold @id.  Both take a
+ * spinlock and do not sleep.
  */
 int vac_id_alloc(struct vac_instance *inst, enum vac_res kind);
-int vac_id_claim(struct vac_instance *inst, enum vac_res kind, u32 id);
-/* -ENOENT if the instance does not hold @id. */
 int vac_id_free(struct vac_instance *inst, enum vac_res kind, u32 id);
+
+/*
+ * How many general-purpose PMU counters the build exposes to a guest
+ * (CPUID 0xA on Intel, the legacy 4 or PERFCTR_CORE's 6, or 0x80000022
+ * on AMD), at most: its pmu_counters quota, which is the same as its use
+ * (a budget, like ASIDs).  A vCPU's vPMU takes it when its CPUID is set,
+ * so a quota change applies to the guests whose CPUID is set after it.
+ * Takes a spinlock and does not sleep.
+ */
+u32 vac_pmu_counters(struct vac_instance *inst);
 
 /*
  * An ID @inst holds that nobody can reuse yet (an SEV or SEV-ES ASID whose

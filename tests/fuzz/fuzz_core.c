@@ -23,6 +23,12 @@ struct model {
 	bool forced[NI][VAC_NR_KINDS];	/* over quota by force */
 };
 
+/* ASIDs and PMU counters: a registered instance uses its whole quota. */
+static bool budget(u32 k)
+{
+	return k == VAC_RES_ASIDS || k == VAC_RES_PMU_COUNTERS;
+}
+
 static void die(const char *what)
 {
 	fprintf(stderr, "fuzz_core: %s\n", what);
@@ -60,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					for (u32 b = 0; b < CAP; b++)
 						if (m.owner[k][b] == i + 1)
 							m.owner[k][b] = 0;
-					if (k != VAC_RES_ASIDS)
+					if (!budget(k))
 						m.used[i][k] = 0;
 				}
 				m.online[i] = false;
@@ -82,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				die("quota sum above capacity accepted");
 			if (!ret) {
 				m.quota[i][kind] = q.value;
-				if (kind != VAC_RES_ASIDS)
+				if (!budget(kind))
 					m.forced[i][kind] = m.used[i][kind] > q.value;
 			}
 			break;
@@ -99,21 +105,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				m.used[i][kind]++;
 			}
 			break;
-		case 4:	/* claim */
-			ret = vac_core_claim(&core, in[i], kind, first + v % CAP);
+		case 4:	/* quarantine, and the flush that ends it */
+			if (v & 0x80) {
+				vac_core_release_quarantined(&core, kind);
+				for (u32 b = 0; b < CAP; b++)
+					if (m.owner[kind][b] == NI + 1)
+						m.owner[kind][b] = 0;
+				break;
+			}
+			ret = vac_core_quarantine(&core, in[i], kind, first + v % CAP);
+			if (!ret != (kind < VAC_NR_KINDS && v % CAP < cap[kind] &&
+				     m.owner[kind][v % CAP] == i + 1 && !budget(kind) &&
+				     kind != VAC_RES_MSR_SLOTS))
+				die("quarantine disagrees with who holds the ID");
 			if (!ret) {
-				if (m.owner[kind][v % CAP] || !m.online[i] ||
-				    m.used[i][kind] >= m.quota[i][kind])
-					die("claim of a held ID or over quota");
-				m.owner[kind][v % CAP] = i + 1;
-				m.used[i][kind]++;
+				m.owner[kind][v % CAP] = NI + 1;
+				m.used[i][kind]--;
 			}
 			break;
 		case 5:	/* release */
 			ret = vac_core_release(&core, in[i], kind, first + v % CAP);
 			if (!ret != (kind < VAC_NR_KINDS && v % CAP < cap[kind] &&
 				     m.owner[kind][v % CAP] == i + 1 &&
-				     kind != VAC_RES_ASIDS && kind != VAC_RES_MSR_SLOTS))
+				     !budget(kind) && kind != VAC_RES_MSR_SLOTS))
 				die("release disagrees with who holds the ID");
 			if (!ret) {
 				m.owner[kind][v % CAP] = 0;
@@ -139,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			die(err.msg);
 		for (int j = 0; j < NI; j++)
 			for (u32 k = 0; k < VAC_NR_KINDS; k++) {
-				u32 want = k == VAC_RES_ASIDS ?
+				u32 want = budget(k) ?
 					   (m.online[j] ? m.quota[j][k] : 0) :
 					   m.used[j][k];
 

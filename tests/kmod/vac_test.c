@@ -10,7 +10,7 @@
  *
  *   register NAME            unregister NAME
  *   alloc NAME KIND COUNT    -> the IDs allocated; fails at the first refusal
- *   claim NAME KIND ID       free NAME KIND ID|all
+ *   free NAME KIND ID|all    pmu NAME -> vac_pmu_counters()
  *   msr_get NAME MSR         -> slot       msr_put NAME MSR
  *   range NAME               -> "BASE LEN CALLS B L": the range as last told
  *                               by VAC, then vac_asid_range()'s B L now
@@ -806,6 +806,10 @@ static int vt_exec(char *line)
 			  READ_ONCE(t->len), READ_ONCE(t->calls), base, len);
 		return 0;
 	}
+	if (!strcmp(argv[0], "pmu")) {
+		scnprintf(vt_out, VT_OUT, "%u\n", vac_pmu_counters(t->vi));
+		return 0;
+	}
 	if (!strcmp(argv[0], "range_block")) {
 		reinit_completion(&t->unblock);
 		WRITE_ONCE(t->block, true);
@@ -879,12 +883,6 @@ static int vt_exec(char *line)
 		ret = vac_id_quarantine(t->vi, kind, a[0]);
 		if (!ret && a[0] < VT_MAX_ID)
 			clear_bit(a[0], t->held[kind]);
-		return ret;
-	}
-	if (!strcmp(argv[0], "claim") && argc == 4) {
-		ret = vac_id_claim(t->vi, kind, a[0]);
-		if (!ret && a[0] < VT_MAX_ID)
-			set_bit(a[0], t->held[kind]);
 		return ret;
 	}
 	if (!strcmp(argv[0], "stress") && argc == 6) {

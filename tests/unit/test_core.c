@@ -38,7 +38,6 @@ static const u32 test_cap[VAC_NR_KINDS] = {
 /* The kinds handed out as individual IDs. */
 static const u32 id_kinds[] = {
 	VAC_RES_SEV_ASIDS, VAC_RES_SEV_ES_ASIDS, VAC_RES_VPIDS,
-	VAC_RES_PMU_COUNTERS,
 };
 #define N_ID_KINDS	ARRAY_SIZE(id_kinds)
 
@@ -154,6 +153,36 @@ static u32 msr_get_ok(struct vac_core *core, struct vac_core_inst *inst,
 
 	assert_int_equal(vac_core_msr_get(core, inst, msr, &slot), 0);
 	return slot;
+}
+
+/*
+ * Make @x hold @ids (ascending, free) besides what it holds, its quota
+ * raised by @n: a filler instance takes every free ID up to the last of
+ * them, gives @ids back, and @x allocates, so the lowest free IDs are
+ * exactly these.
+ */
+static void take_ids(struct vac_core *core, struct vac_core_inst *x, u32 k,
+		     const u32 *ids, u32 n)
+{
+	struct vac_kind *kd = &core->kind[k];
+	struct vac_core_inst *t;
+	u32 id, i;
+
+	if (!n)
+		return;
+	t = inst_new(core, "filler", true);
+	quota_ok(core, t, k, kd->capacity - kd->reserved);
+	do
+		id = alloc_ok(core, t, k);
+	while (id < ids[n - 1]);
+	for (i = 0; i < n; i++)
+		assert_int_equal(vac_core_release(core, t, k, ids[i]), 0);
+	quota_ok(core, t, k, t->usage[k].used);
+	quota_ok(core, x, k, x->usage[k].quota + n);
+	for (i = 0; i < n; i++)
+		assert_int_equal(alloc_ok(core, x, k), ids[i]);
+	vac_core_offline(core, t);
+	assert_int_equal(vac_core_inst_del(core, t), 0);
 }
 
 /* The instance holding @id of @kind, or NULL. */
@@ -485,7 +514,6 @@ static void test_zero_capacity_kind_hands_out_nothing(void **state)
 	assert_int_equal(quota_try(core, a, VAC_RES_VPIDS, 1, false, &err),
 			 -ENOSPC);
 	assert_int_equal(vac_core_alloc(core, a, VAC_RES_VPIDS, &id), -EDQUOT);
-	assert_int_equal(vac_core_claim(core, a, VAC_RES_VPIDS, 1), -ERANGE);
 	assert_int_equal(vac_core_release(core, a, VAC_RES_VPIDS, 1), -ENOENT);
 	assert_int_equal(vac_core_run(core, a, VAC_RES_VPIDS, 0, &first), 0);
 	assert_int_equal(id, UNTOUCHED);
@@ -828,7 +856,7 @@ static void test_forced_instance_allocates_nothing_until_under_quota(void **stat
 	quota_force(core, a, VAC_RES_VPIDS, 5);
 
 	assert_int_equal(vac_core_alloc(core, a, VAC_RES_VPIDS, &id), -EDQUOT);
-	assert_int_equal(vac_core_claim(core, a, VAC_RES_VPIDS, 500), -EDQUOT);
+	assert_int_equal(vac_core_alloc(core, a, VAC_RES_VPIDS, &id), -EDQUOT);
 	assert_int_equal(a->usage[VAC_RES_VPIDS].failcnt, 2);
 	for (i = 1; i <= 4; i++)
 		assert_int_equal(vac_core_release(core, a, VAC_RES_VPIDS, i), 0);
@@ -857,7 +885,6 @@ static void test_alloc_returns_lowest_free_id_from_kind_first(void **state)
 		{ VAC_RES_SEV_ASIDS, FIRST_SEV },
 		{ VAC_RES_SEV_ES_ASIDS, FIRST_SEV_ES },
 		{ VAC_RES_VPIDS, 1 },
-		{ VAC_RES_PMU_COUNTERS, 0 },
 	};
 	struct vac_core *core = *state;
 	struct vac_core_inst *a = inst_new(core, "kvm_a", true);
@@ -990,67 +1017,51 @@ static void test_release_of_id_not_held_changes_nothing(void **state)
 	}
 }
 
-static void test_claim_outside_kind_is_erange(void **state)
+/*
+ * PMU counters are what a build exposes to its guests: a registered
+ * instance uses its whole quota, which follows every change, up or down,
+ * without force; declared, it uses none.
+ */
+static void test_pmu_counters_are_a_budget(void **state)
 {
 	struct vac_core *core = *state;
-	struct vac_core_inst *a = inst_new(core, "kvm_a", true);
-	size_t n;
-
-	for (n = 0; n < N_ID_KINDS; n++) {
-		const u32 k = id_kinds[n];
-		const struct vac_kind *kd = &core->kind[k];
-		const u32 bad[] = {
-			kd->first - 1, kd->first + kd->capacity,
-			kd->first + kd->capacity + 1, UINT32_MAX,
-		};
-		size_t i;
-
-		quota_ok(core, a, k, 1);
-		for (i = 0; i < ARRAY_SIZE(bad); i++)
-			if (vac_core_claim(core, a, k, bad[i]) != -ERANGE)
-				fail_msg("%s: claim of %u should be -ERANGE",
-					 vac_kind_names[k], bad[i]);
-		assert_int_equal(a->usage[k].used, 0);
-		assert_int_equal(a->usage[k].failcnt, 0);
-		assert_int_equal(vac_core_claim(core, a, k,
-						kd->first + kd->capacity - 1), 0);
-	}
-}
-
-static void test_claim_takes_the_given_id_unless_held(void **state)
-{
-	struct vac_core *core = *state;
-	struct vac_core_inst *a = inst_new(core, "kvm_a", true);
+	struct vac_core_inst *a = inst_new(core, "kvm_a", false);
 	struct vac_core_inst *b = inst_new(core, "kvm_b", true);
 	const u32 k = VAC_RES_PMU_COUNTERS;
+	struct vac_err err;
 
-	quota_ok(core, a, k, 3);
-	quota_ok(core, b, k, 3);
-	assert_int_equal(vac_core_claim(core, a, k, 0), 0);
-	assert_int_equal(vac_core_claim(core, a, k, 2), 0);
-	assert_ptr_equal(id_owner(core, k, 0), a);
-	assert_ptr_equal(id_owner(core, k, 2), a);
-	assert_int_equal(a->usage[k].used, 2);
-	assert_int_equal(a->usage[k].peak, 2);
+	quota_ok(core, a, k, 4);
+	assert_int_equal(a->usage[k].used, 0);
+	assert_int_equal(vac_core_online(core, a), 0);
+	assert_int_equal(a->usage[k].used, 4);
+	assert_int_equal(a->usage[k].peak, 4);
+	assert_int_equal(quota_try(core, a, k, 1, false, &err), 0);
+	assert_int_equal(a->usage[k].used, 1);
+	assert_int_equal(a->usage[k].peak, 4);
+	assert_int_equal(quota_try(core, a, k, 0, false, &err), 0);
+	assert_int_equal(a->usage[k].used, 0);
+	quota_ok(core, b, k, test_cap[k] - 2);
+	assert_int_equal(quota_try(core, a, k, 3, false, &err), -ENOSPC);
+	assert_int_equal(err.code, VAC_ERR_CAPACITY);
+	assert_int_equal(a->usage[k].used, 0);
+	quota_ok(core, a, k, 2);
+	assert_int_equal(core->kind[k].used, test_cap[k]);
+	assert_int_equal(core->kind[k].reserved, test_cap[k]);
+	assert_int_equal(a->usage[k].failcnt, 0);
+	assert_core_consistent(core);
 
-	assert_int_equal(vac_core_claim(core, a, k, 2), -EALREADY);
-	assert_int_equal(vac_core_claim(core, b, k, 2), -EBUSY);
-	assert_int_equal(vac_core_claim(core, b, k, 0), -EBUSY);
-	assert_int_equal(a->usage[k].used, 2);
+	vac_core_offline(core, b);
 	assert_int_equal(b->usage[k].used, 0);
-	assert_int_equal(b->usage[k].failcnt, 0);
-	assert_ptr_equal(id_owner(core, k, 2), a);
-
-	assert_int_equal(alloc_ok(core, b, k), 1);
-	assert_int_equal(alloc_ok(core, b, k), 3);
-	assert_int_equal(vac_core_claim(core, b, k, 5), 0);
-	assert_int_equal(vac_core_claim(core, b, k, 4), -EDQUOT);
-	assert_int_equal(b->usage[k].failcnt, 1);
-	assert_null(id_owner(core, k, 4));
-	/* At quota, a taken ID is still reported as taken, not over quota. */
-	assert_int_equal(vac_core_claim(core, b, k, 5), -EALREADY);
-	assert_int_equal(vac_core_claim(core, b, k, 0), -EBUSY);
-	assert_int_equal(b->usage[k].failcnt, 1);
+	assert_int_equal(b->usage[k].quota, test_cap[k] - 2);
+	assert_int_equal(core->kind[k].used, 2);
+	assert_core_consistent(core);
+	/* A corrupt budget is found. */
+	a->usage[k].used = 1;
+	core->kind[k].used = 1;
+	assert_int_equal(vac_core_check(core, &err), -EUCLEAN);
+	assert_int_equal(err.kind, (int)k);
+	a->usage[k].used = 2;
+	core->kind[k].used = 2;
 }
 
 static void test_offline_instance_gets_nothing(void **state)
@@ -1065,8 +1076,6 @@ static void test_offline_instance_gets_nothing(void **state)
 	for (n = 0; n < N_ID_KINDS; n++) {
 		k = id_kinds[n];
 		assert_int_equal(vac_core_alloc(core, a, k, &id), -ENODEV);
-		assert_int_equal(vac_core_claim(core, a, k,
-						core->kind[k].first), -ENODEV);
 	}
 	assert_int_equal(vac_core_msr_get(core, a, MSR_STAR, &slot), -ENODEV);
 	assert_int_equal(id, UNTOUCHED);
@@ -1081,7 +1090,8 @@ static void test_offline_instance_gets_nothing(void **state)
 static void test_range_kinds_have_no_single_ids(void **state)
 {
 	static const u32 kinds[] = {
-		VAC_RES_ASIDS, VAC_RES_MSR_SLOTS, VAC_NR_KINDS, UINT32_MAX,
+		VAC_RES_ASIDS, VAC_RES_PMU_COUNTERS, VAC_RES_MSR_SLOTS,
+		VAC_NR_KINDS, UINT32_MAX,
 	};
 	struct vac_core *core = *state;
 	struct vac_core_inst *a = inst_new(core, "kvm_a", true);
@@ -1089,15 +1099,17 @@ static void test_range_kinds_have_no_single_ids(void **state)
 	size_t i;
 
 	quota_ok(core, a, VAC_RES_ASIDS, 10);
+	quota_ok(core, a, VAC_RES_PMU_COUNTERS, 2);
 	quota_ok(core, a, VAC_RES_MSR_SLOTS, 2);
 	for (i = 0; i < ARRAY_SIZE(kinds); i++) {
 		assert_int_equal(vac_core_alloc(core, a, kinds[i], &id), -EINVAL);
-		assert_int_equal(vac_core_claim(core, a, kinds[i], FIRST_ASID),
-				 -EINVAL);
-		assert_int_equal(vac_core_claim(core, a, kinds[i], 0), -EINVAL);
 		assert_int_equal(vac_core_release(core, a, kinds[i], FIRST_ASID),
 				 -EINVAL);
+		assert_int_equal(vac_core_release(core, a, kinds[i], 0), -EINVAL);
+		assert_int_equal(vac_core_quarantine(core, a, kinds[i], 0), -EINVAL);
 	}
+	assert_int_equal(a->usage[VAC_RES_PMU_COUNTERS].used, 2);
+	assert_int_equal(a->usage[VAC_RES_PMU_COUNTERS].failcnt, 0);
 	assert_int_equal(id, UNTOUCHED);
 	assert_int_equal(a->usage[VAC_RES_ASIDS].used, 10);
 	assert_int_equal(a->usage[VAC_RES_MSR_SLOTS].used, 0);
@@ -1131,7 +1143,6 @@ static void test_alloc_fails_enospc_while_forced_instance_holds_the_ids(void **s
 	assert_int_equal(id, UNTOUCHED);
 	assert_int_equal(b->usage[k].failcnt, 2);
 	assert_int_equal(b->usage[k].used, 0);
-	assert_int_equal(vac_core_claim(core, b, k, FIRST_SEV + 4), -EBUSY);
 	assert_int_equal(vac_core_alloc(core, a, k, &id), -EDQUOT);
 	assert_int_equal(a->usage[k].failcnt, 1);
 
@@ -1551,7 +1562,7 @@ static void test_quarantined_id_is_nobodys_until_released(void **state)
 	struct vac_core *core = *state;
 	struct vac_core_inst *a = inst_new(core, "kvm_a", true);
 	struct vac_core_inst *b = inst_new(core, "kvm_b", true);
-	u32 id, other, first;
+	u32 id, other, mine, first;
 
 	quota_ok(core, a, VAC_RES_SEV_ASIDS, 2);
 	quota_ok(core, b, VAC_RES_SEV_ASIDS, 2);
@@ -1566,7 +1577,9 @@ static void test_quarantined_id_is_nobodys_until_released(void **state)
 	/* Nobody gets it, its old owner neither, and it cannot be freed. */
 	assert_int_equal(vac_core_alloc(core, b, VAC_RES_SEV_ASIDS, &other), 0);
 	assert_int_not_equal(other, id);
-	assert_int_equal(vac_core_claim(core, a, VAC_RES_SEV_ASIDS, id), -EBUSY);
+	assert_int_equal(vac_core_alloc(core, a, VAC_RES_SEV_ASIDS, &mine), 0);
+	assert_int_not_equal(mine, id);
+	assert_int_equal(vac_core_release(core, a, VAC_RES_SEV_ASIDS, mine), 0);
 	assert_int_equal(vac_core_release(core, a, VAC_RES_SEV_ASIDS, id), -ENOENT);
 	/* Going offline leaves it where it is. */
 	vac_core_offline(core, a);
@@ -1576,7 +1589,8 @@ static void test_quarantined_id_is_nobodys_until_released(void **state)
 	assert_int_equal(vac_core_release_quarantined(core, VAC_RES_SEV_ES_ASIDS), 0);
 	assert_int_equal(vac_core_release_quarantined(core, VAC_RES_SEV_ASIDS), 1);
 	assert_int_equal(core->kind[VAC_RES_SEV_ASIDS].quarantined, 0);
-	assert_int_equal(vac_core_claim(core, b, VAC_RES_SEV_ASIDS, id), 0);
+	/* The lowest free ID again: the next one handed out. */
+	assert_int_equal(alloc_ok(core, b, VAC_RES_SEV_ASIDS), id);
 	assert_int_equal(vac_core_release_quarantined(core, VAC_RES_SEV_ASIDS), 0);
 	assert_core_consistent(core);
 }
@@ -1871,9 +1885,6 @@ static void test_run_reports_runs_of_held_ids(void **state)
 		{ VAC_RES_SEV_ASIDS,
 		  { 6, 7, 15 }, 3, { 8 }, 1,
 		  { { 0, 6, 2 }, { 6, 6, 2 }, { 8, 15, 1 }, { 16, 0, 0 } }, 4 },
-		{ VAC_RES_PMU_COUNTERS,
-		  { 0, 1, 5 }, 3, { 2 }, 1,
-		  { { 0, 0, 2 }, { 1, 1, 1 }, { 2, 5, 1 }, { 6, 0, 0 } }, 4 },
 		{ VAC_RES_SEV_ES_ASIDS,
 		  { 0 }, 0, { 1, 2 }, 2,
 		  { { 0, 0, 0 }, { 1, 0, 0 } }, 2 },
@@ -1888,14 +1899,8 @@ static void test_run_reports_runs_of_held_ids(void **state)
 		const u32 k = cases[c].kind;
 		u32 from, first, n, seen = 0;
 
-		quota_ok(core, a, k, cases[c].nmine);
-		quota_ok(core, b, k, cases[c].ntheirs);
-		for (i = 0; i < cases[c].nmine; i++)
-			assert_int_equal(vac_core_claim(core, a, k,
-							cases[c].mine[i]), 0);
-		for (i = 0; i < cases[c].ntheirs; i++)
-			assert_int_equal(vac_core_claim(core, b, k,
-							cases[c].theirs[i]), 0);
+		take_ids(core, a, k, cases[c].mine, cases[c].nmine);
+		take_ids(core, b, k, cases[c].theirs, cases[c].ntheirs);
 		assert_runs(core, a, k, cases[c].runs, cases[c].nruns);
 
 		/* Resuming after each run visits every held ID once. */
@@ -2023,11 +2028,17 @@ static void m_begin(struct model *m, const char *op, int who)
 	m->who = who;
 }
 
+/* ASIDs and PMU counters: a registered instance uses its whole quota. */
+static bool m_budget(u32 k)
+{
+	return k == VAC_RES_ASIDS || k == VAC_RES_PMU_COUNTERS;
+}
+
 static u32 m_used(const struct model *m, int i, u32 k)
 {
 	const struct m_inst *p = &m->inst[i];
 
-	if (k == VAC_RES_ASIDS)
+	if (m_budget(k))
 		return p->online ? p->quota[k] : 0;
 	return p->used[k];
 }
@@ -2230,7 +2241,7 @@ static void m_quota(struct model *m, struct vac_core *core, int i)
 		k = q[j].kind;
 		below = k == VAC_RES_ASIDS ?
 			p->online && p->quota[k] && !want :
-			want < m_used(m, i, k);
+			!m_budget(k) && want < m_used(m, i, k);
 		if (want > p->quota[k] &&
 		    (u64)m_reserved(m, k) - p->quota[k] + want > m->cap[k])
 			fail[k] = -ENOSPC;
@@ -2260,7 +2271,7 @@ static void m_quota(struct model *m, struct vac_core *core, int i)
 
 	for (j = 0; j < nq; j++) {
 		k = q[j].kind;
-		if (k != VAC_RES_ASIDS && q[j].value < m_used(m, i, k)) {
+		if (!m_budget(k) && q[j].value < m_used(m, i, k)) {
 			p->over[k] = true;
 			m->forced++;
 		}
@@ -2282,7 +2293,11 @@ static void m_alloc(struct model *m, struct vac_core *core, int i)
 
 	m_begin(m, "alloc", i);
 	if (!rng_below(&m->rng, 30)) {
-		k = rng_below(&m->rng, 2) ? VAC_RES_ASIDS : VAC_RES_MSR_SLOTS;
+		static const u32 no_ids[] = {
+			VAC_RES_ASIDS, VAC_RES_PMU_COUNTERS, VAC_RES_MSR_SLOTS,
+		};
+
+		k = no_ids[rng_below(&m->rng, ARRAY_SIZE(no_ids))];
 		expect = -EINVAL;
 	} else if (!p->online) {
 		expect = -ENODEV;
@@ -2309,37 +2324,6 @@ static void m_alloc(struct model *m, struct vac_core *core, int i)
 	p->used[k]++;
 }
 
-static void m_claim(struct model *m, struct vac_core *core, int i)
-{
-	struct m_inst *p = &m->inst[i];
-	u32 k = m_id_kind(m), id, b;
-	int expect, ret;
-
-	m_begin(m, "claim", i);
-	id = rng_below(&m->rng, 3) ? m_any_id(m, k) : m_held_id(m, k, -2);
-	b = id - m->first[k];
-	if (id < m->first[k] || b >= m->cap[k])
-		expect = -ERANGE;
-	else if (!p->online)
-		expect = -ENODEV;
-	else if (m->owner[k][b] == i)
-		expect = -EALREADY;
-	else if (m->owner[k][b] >= 0)
-		expect = -EBUSY;
-	else if (p->used[k] >= p->quota[k])
-		expect = -EDQUOT;
-	else
-		expect = 0;
-	ret = vac_core_claim(core, p->ci, k, id);
-	m_check_eq(m, ret, expect);
-	if (ret == -EDQUOT)
-		p->failcnt[k]++;
-	if (ret)
-		return;
-	m->owner[k][b] = i;
-	p->used[k]++;
-}
-
 static void m_release(struct model *m, struct vac_core *core, int i)
 {
 	struct m_inst *p = &m->inst[i];
@@ -2352,7 +2336,9 @@ static void m_release(struct model *m, struct vac_core *core, int i)
 		id = m_any_id(m, k);
 	b = id - m->first[k];
 	if (!rng_below(&m->rng, 30)) {
-		k = rng_below(&m->rng, 2) ? VAC_RES_ASIDS : VAC_NR_KINDS;
+		k = rng_below(&m->rng, 3);
+		k = k == 0 ? VAC_RES_ASIDS : k == 1 ? VAC_RES_PMU_COUNTERS :
+			     VAC_NR_KINDS;
 		expect = -EINVAL;
 	} else if (id >= m->first[k] && b < m->cap[k] && m->owner[k][b] == i) {
 		expect = 0;
@@ -2554,6 +2540,8 @@ static void m_verify_runs(struct model *m, struct vac_core *core, int i)
 	m_check_eq(m, n, p->online ? p->quota[VAC_RES_ASIDS] : 0);
 	if (n)
 		m_check_eq(m, first, p->ci->asid_base);
+	/* PMU counters are a count: no IDs to report. */
+	m_check_eq(m, vac_core_run(core, p->ci, VAC_RES_PMU_COUNTERS, 0, &first), 0);
 
 	for (from = 0;
 	     (n = vac_core_run(core, p->ci, VAC_RES_MSR_SLOTS, from, &first));
@@ -2579,10 +2567,8 @@ static void m_step(struct model *m, struct vac_core *core)
 		m_offline(m, core, i);
 	else if (r < 30)
 		m_quota(m, core, i);
-	else if (r < 50)
+	else if (r < 55)
 		m_alloc(m, core, i);
-	else if (r < 60)
-		m_claim(m, core, i);
 	else if (r < 75)
 		m_release(m, core, i);
 	else if (r < 88)
@@ -2694,13 +2680,12 @@ int main(void)
 		core_test(test_alloc_over_quota_is_refused_and_counted),
 		core_test(test_used_and_peak_follow_allocations),
 		core_test(test_release_of_id_not_held_changes_nothing),
-		core_test(test_claim_outside_kind_is_erange),
 		cmocka_unit_test(test_capacities_without_sev_follow_the_parameters),
 		cmocka_unit_test(test_capacities_with_sev_keep_the_firmware_windows),
 		cmocka_unit_test(test_capacities_without_svm),
 		core_test(test_quarantined_id_is_nobodys_until_released),
 		core_test(test_quarantine_of_id_not_held_changes_nothing),
-		core_test(test_claim_takes_the_given_id_unless_held),
+		core_test(test_pmu_counters_are_a_budget),
 		core_test(test_offline_instance_gets_nothing),
 		core_test(test_range_kinds_have_no_single_ids),
 		core_test(test_alloc_fails_enospc_while_forced_instance_holds_the_ids),

@@ -286,13 +286,13 @@ static void quarantined_ids_are_nobodys_until_released(void **state)
 	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_b sev_asids 2"), 0);
 	assert_string_equal(out, "6 7 ");
 	assert_int_equal(vt_ctl(NULL, 0, "free kvm_b sev_asids 7"), 0);
-	assert_int_equal(vt_ctl(NULL, 0, "claim kvm_b sev_asids 5"), -EBUSY);
 	assert_int_equal(vt_vac_check(), 0);
-	/* A flush succeeded somewhere: it is free again. */
+	/* A flush succeeded somewhere: it is free again, and lowest. */
 	assert_int_equal(vt_ctl(NULL, 0, "release_quarantined sev_asids"), 0);
 	assert_int_equal(vac_resource_get(nl, VAC_RES_SEV_ASIDS, &r), 0);
 	assert_int_equal(r.quarantined, 0);
-	assert_int_equal(vt_ctl(NULL, 0, "claim kvm_b sev_asids 5"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_b sev_asids 1"), 0);
+	assert_string_equal(out, "5 ");
 }
 
 /* ---- quotas ---- */
@@ -352,6 +352,60 @@ static void sum_of_quotas_never_exceeds_capacity(void **state)
 	assert_int_equal(r.reserved, 800);
 }
 
+/*
+ * PMU counters are a count a build exposes to its guests, not IDs: a
+ * registered instance uses its whole quota, which follows every change
+ * without force, and nothing is allocated one by one.
+ */
+static void pmu_counters_are_a_budget(void **state)
+{
+	struct vac *nl = NL(state);
+	uint32_t cap = cap_of(state, VAC_RES_PMU_COUNTERS);
+	struct vac_resource_info r;
+	struct vac_instance_info in;
+	char out[64], spec[64];
+
+	assert_true(cap >= 2);
+	assert_int_equal(vac_instance_declare(nl, "kvm_a"), 0);
+	assert_int_equal(vt_quota(nl, "kvm_a", "pmu_counters=2", false), 0);
+	assert_int_equal(vac_instance_get(nl, "kvm_a", &in), 0);
+	assert_int_equal(in.usage[VAC_RES_PMU_COUNTERS].used, 0);
+	assert_int_equal(vt_load_test("instances=kvm_a,kvm_b"), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "pmu kvm_a"), 0);
+	assert_string_equal(out, "2\n");
+	assert_int_equal(vt_ctl(out, sizeof(out), "pmu kvm_b"), 0);
+	assert_string_equal(out, "0\n");
+	assert_int_equal(vac_instance_get(nl, "kvm_a", &in), 0);
+	assert_int_equal(in.usage[VAC_RES_PMU_COUNTERS].used, 2);
+	assert_int_equal(in.usage[VAC_RES_PMU_COUNTERS].peak, 2);
+	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_a pmu_counters 1"),
+			 -EINVAL);
+
+	/* Down to nothing and up again, registered, without force. */
+	assert_int_equal(vt_quota(nl, "kvm_a", "pmu_counters=0", false), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "pmu kvm_a"), 0);
+	assert_string_equal(out, "0\n");
+	snprintf(spec, sizeof(spec), "pmu_counters=%u", cap - 1);
+	assert_int_equal(vt_quota(nl, "kvm_a", spec, false), 0);
+	assert_int_equal(vt_quota(nl, "kvm_b", "pmu_counters=2", false), -ENOSPC);
+	assert_int_equal(vt_quota(nl, "kvm_b", "pmu_counters=1", false), 0);
+	assert_int_equal(vt_ctl(out, sizeof(out), "pmu kvm_b"), 0);
+	assert_string_equal(out, "1\n");
+	assert_int_equal(vac_resource_get(nl, VAC_RES_PMU_COUNTERS, &r), 0);
+	assert_int_equal(r.used, cap);
+	assert_int_equal(r.reserved, cap);
+	assert_int_equal(vt_vac_check(), 0);
+
+	/* Unregistered, the quota stays and nothing is used. */
+	assert_int_equal(vt_ctl(NULL, 0, "unregister kvm_a"), 0);
+	assert_int_equal(vac_instance_get(nl, "kvm_a", &in), 0);
+	assert_int_equal(in.usage[VAC_RES_PMU_COUNTERS].used, 0);
+	assert_int_equal(in.usage[VAC_RES_PMU_COUNTERS].quota, cap - 1);
+	assert_int_equal(vac_resource_get(nl, VAC_RES_PMU_COUNTERS, &r), 0);
+	assert_int_equal(r.used, 1);
+	assert_int_equal(vt_vac_check(), 0);
+}
+
 static void refusal_over_quota_counts_failcnt(void **state)
 {
 	struct vac *nl = NL(state);
@@ -359,17 +413,13 @@ static void refusal_over_quota_counts_failcnt(void **state)
 	char out[256];
 
 	assert_int_equal(vt_load_test("instances=kvm_a"), 0);
-	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=3 pmu_counters=1", false), 0);
+	assert_int_equal(vt_quota(nl, "kvm_a", "vpids=3", false), 0);
 	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_a vpids 3"), 0);
 	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_a vpids 1"), -EDQUOT);
 	assert_int_equal(vt_ctl(out, sizeof(out), "alloc kvm_a vpids 1"), -EDQUOT);
-	assert_int_equal(vt_ctl(NULL, 0, "claim kvm_a pmu_counters 3"), 0);
-	assert_int_equal(vt_ctl(NULL, 0, "claim kvm_a pmu_counters 4"), -EDQUOT);
-	assert_int_equal(vt_ctl(NULL, 0, "claim kvm_a pmu_counters 6"), -ERANGE);
 	assert_int_equal(vac_instance_get(nl, "kvm_a", &in), 0);
 	assert_int_equal(in.usage[VAC_RES_VPIDS].used, 3);
 	assert_int_equal(in.usage[VAC_RES_VPIDS].failcnt, 2);
-	assert_int_equal(in.usage[VAC_RES_PMU_COUNTERS].failcnt, 1);
 	/* Freeing one makes room for exactly one. */
 	assert_int_equal(vt_ctl(NULL, 0, "free kvm_a vpids 2"), 0);
 	assert_int_equal(vt_ctl(NULL, 0, "free kvm_a vpids 2"), -ENOENT);
@@ -1232,6 +1282,7 @@ int main(void)
 		T(quarantined_ids_are_nobodys_until_released),
 		T(quota_set_is_all_or_nothing),
 		T(sum_of_quotas_never_exceeds_capacity),
+		T(pmu_counters_are_a_budget),
 		T(refusal_over_quota_counts_failcnt),
 		T(shrink_below_used_refused_unless_forced),
 		T(asid_ranges_are_disjoint_and_owners_told),
