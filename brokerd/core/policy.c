@@ -140,6 +140,24 @@ static int info_cmp(const void *a, const void *b)
 		      ((const struct vac_instance_info *)b)->name);
 }
 
+/*
+ * What the planner must leave an instance of a kind: what a quota change
+ * cannot take from it without force.  That is its usage, except for the
+ * budgets a registered instance uses whole (its ASID range, its guests'
+ * PMU counters), which shrink without force: of those only the last ASID
+ * of a registered instance is kept.
+ */
+static uint32_t plan_floor(const struct vac_instance_info *in, int k)
+{
+	const struct vac_usage *u = &in->usage[k];
+
+	if (k == VAC_RES_PMU_COUNTERS)
+		return 0;
+	if (k == VAC_RES_ASIDS)
+		return u->used ? 1 : 0;
+	return u->used;
+}
+
 static int view_take(struct broker_backend *be, struct broker_view *v)
 {
 	struct vac_resource_info r[VAC_NR_RESOURCES];
@@ -166,7 +184,7 @@ static int view_take(struct broker_backend *be, struct broker_view *v)
 		x->online = v->in[i].state == VAC_INSTANCE_STATE_ONLINE;
 		for (int k = 0; k < VACP_NR_KINDS; k++) {
 			x->quota[k] = v->in[i].usage[k].quota;
-			x->used[k] = v->in[i].usage[k].used;
+			x->used[k] = plan_floor(&v->in[i], k);
 		}
 	}
 	return 0;
