@@ -6,7 +6,8 @@
  * the broker lock, lets go of it, and writes the feature file and
  * brings Placement to the snapshot.  A part that fails is retried with
  * a backoff (1 s doubling to 60 s) and logged when it starts failing
- * and when it recovers, not at every attempt; Placement is also
+ * and when it recovers, not at every attempt (/healthz has the latest
+ * reason); Placement is also
  * re-read every placement_interval to mend what others changed there.
  *
  * Lock order: the broker lock, then the thread's own (the bus wakes the
@@ -110,7 +111,8 @@ static void account(struct part *p, const char *what, int ret,
 		p->next = interval ? now + interval : (time_t)-1 >> 1;
 		return;
 	}
-	if (p->st.synced || !p->st.failures || strcmp(p->st.error, why))
+	/* Once when it starts failing; /healthz has the latest reason. */
+	if (p->st.synced || !p->st.failures)
 		broker_log(LOG_WARNING, "%s: %s; retrying with a backoff", what, why);
 	p->st.synced = false;
 	p->st.failures++;

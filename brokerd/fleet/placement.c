@@ -31,6 +31,7 @@
 #include <curl/curl.h>
 
 #include "base/json.h"
+#include "base/log.h"
 #include "fleet/pl_http.h"
 #include "fleet/placement.h"
 
@@ -206,6 +207,8 @@ static int put_generation(struct fleet_placement *p, const char *uuid,
 		} else if (!ret && r.status == 409 &&
 			   strcmp(r.code, "placement.inventory.inuse")) {
 			/* Someone else wrote meanwhile: read it again. */
+			broker_log(LOG_DEBUG, "placement: PUT %s: %s; reading it again",
+				   path, r.code[0] ? r.code : "409");
 		} else if (!ret) {
 			ret = pl_expect(p, "PUT", path, &r, 200);
 			reply_clear(&r);
@@ -343,6 +346,39 @@ static int retire(struct fleet_placement *p, const char *uuid)
 	return ret;
 }
 
+/*
+ * Standard traits the Placement service does not know yet (an older
+ * os-traits: HW_CPU_X86_AMD_SEV_ES came late) are left out of @w.
+ */
+static int drop_unknown_traits(struct fleet_placement *p, struct want *w,
+			       size_t nw)
+{
+	_cleanup_json_ json_t *j = NULL;
+	json_t *known;
+	int ret = pl_request(p, "GET", "/traits?name=startswith:HW_CPU_X86_AMD_SEV",
+			     NULL, 200, &j);
+
+	if (ret)
+		return ret;
+	known = json_object_get(j, "traits");
+	for (size_t i = 0; i < nw; i++) {
+		for (size_t k = 0; k < json_array_size(w[i].traits); ) {
+			const char *t = json_string_value(json_array_get(w[i].traits, k));
+			bool ok = !strncmp(t, "CUSTOM_", 7);
+			size_t x;
+			json_t *v;
+
+			json_array_foreach(known, x, v)
+				ok |= !strcmp(json_string_value(v) ?: "", t);
+			if (ok)
+				k++;
+			else
+				json_array_remove(w[i].traits, k);
+		}
+	}
+	return 0;
+}
+
 static int sync_tree(struct fleet_placement *p, const struct fleet_snap *s,
 		     struct want *w, size_t *nw)
 {
@@ -367,6 +403,8 @@ static int sync_tree(struct fleet_placement *p, const struct fleet_snap *s,
 		ret = ensure_custom(p, "traits",
 				    json_string_value(json_array_get(w[*nw - n].traits, 0)));
 	}
+	if (!ret)
+		ret = drop_unknown_traits(p, w, *nw);
 	if (!ret)
 		ret = pl_request(p, "GET", path, NULL, 200, &tree);
 	if (ret)
