@@ -30,6 +30,7 @@
 #include "fleet/snap.h"
 
 #define BACKOFF_MAX	60	/* seconds */
+#define NEVER		INT64_MAX	/* time_t: no attempt due */
 
 struct part {
 	struct broker_fleet_part st;
@@ -108,7 +109,7 @@ static void account(struct part *p, const char *what, int ret,
 		p->st.synced = true;
 		p->st.error[0] = 0;
 		p->backoff = 0;
-		p->next = interval ? now + interval : (time_t)-1 >> 1;
+		p->next = interval ? now + interval : NEVER;
 		return;
 	}
 	/* Once when it starts failing; /healthz has the latest reason. */
@@ -131,7 +132,7 @@ static void *run(void *arg)
 
 	pthread_mutex_lock(&f->lock);
 	while (!f->stop) {
-		time_t now = now_s(), next = (time_t)-1 >> 1;
+		time_t now = now_s(), next = NEVER;
 		bool do_nfd = f->nfd.st.on && now >= f->nfd.next;
 		bool do_pl = f->placement.st.on && now >= f->placement.next;
 		struct fleet_snap s = { 0 };

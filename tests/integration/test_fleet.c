@@ -223,6 +223,16 @@ static void test_the_file_parses_as_nfd_parses_it_and_tracks_quotas(void **state
 	assert_int_equal(json_object_size(j), 2 * (6 * 2 + 1));
 	json_decref(j);
 
+	/* Nothing changes: the file is not rewritten. */
+	{
+		struct stat a, b;
+
+		assert_int_equal(stat(f->file, &a), 0);
+		usleep(1500000);
+		assert_int_equal(stat(f->file, &b), 0);
+		assert_int_equal(a.st_ino, b.st_ino);
+	}
+
 	/* A quota change is in the file at once. */
 	put(&f->d, "/v1/instances/kvm_b/quota", "{\"quotas\": {\"sev_asids\": 7}}", 200);
 	json_decref(wait_for(f, NS "kvm_b.sev_asids.free", "7"));
