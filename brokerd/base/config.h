@@ -44,6 +44,12 @@ struct broker_config {
 	char tls_key[PATH_MAX];		/* PEM */
 	char tls_client_ca[PATH_MAX];	/* PEM: client certificates it signed */
 	struct bj_bool tls_generate;	/* a self-signed pair if both are missing */
+	char nfd_feature_file[PATH_MAX];	/* "": no node-feature file */
+	char placement_url[512];	/* "": Placement not kept */
+	char placement_node[256];	/* the compute node's provider */
+	char placement_token_file[PATH_MAX];	/* "": noauth2 */
+	char placement_ca[PATH_MAX];	/* "": the system's store */
+	struct bj_u32 placement_interval;	/* seconds between full syncs */
 };
 
 #endif /* BROKER_CONFIG_H */

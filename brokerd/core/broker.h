@@ -17,6 +17,7 @@
 
 struct broker_backend;
 struct broker_bus;
+struct broker_fleet;
 struct broker_policy;
 struct broker_profiles;
 
@@ -28,6 +29,7 @@ struct broker {
 	struct broker_bus *bus;
 	struct broker_policy *policy;
 	struct broker_profiles *profiles;
+	struct broker_fleet *fleet;	/* fleet/: NULL unless configured */
 	int pending;			/* instances left with unapplied */
 };
 

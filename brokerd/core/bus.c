@@ -29,6 +29,7 @@ struct broker_bus {
 	pthread_cond_t gone;
 	struct broker_sub *subs;
 	unsigned int n;
+	unsigned int counted;	/* of n, those @max applies to */
 	bool closing;
 };
 
@@ -88,13 +89,14 @@ static void push(struct broker_sub *s, const char *event, const char *data)
 int broker_bus_subscribe(struct broker_bus *bus, struct broker_sub *s,
 			 unsigned int max, const char *first)
 {
-	if (bus->closing || bus->n >= max)
+	if (bus->closing || (!s->uncounted && bus->counted >= max))
 		return -EBUSY;
 	if (first)
 		queue(s, strdup(first));
 	s->next = bus->subs;
 	bus->subs = s;
 	bus->n++;
+	bus->counted += !s->uncounted;
 	return 0;
 }
 
@@ -108,6 +110,7 @@ void broker_bus_unsubscribe(struct broker_bus *bus, struct broker_sub *s)
 		*p = s->next;
 	drop_queue(s);
 	bus->n--;
+	bus->counted -= !s->uncounted;
 	pthread_cond_broadcast(&bus->gone);
 }
 

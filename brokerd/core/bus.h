@@ -24,6 +24,8 @@ struct broker_sub {
 	char *(*render)(const char *event, const char *data);
 	/* The subscriber's: there is something to read, or the bus closes. */
 	void (*wake)(struct broker_sub *s);
+	/* The subscriber's: brokerd's own, not counted against @max. */
+	bool uncounted;
 
 	/* The bus's. */
 	struct broker_sub *next;

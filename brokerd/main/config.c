@@ -60,6 +60,14 @@ static const struct bj_field config_fields[] = {
 	CFG_STRING("tls_cert", tls_cert, NULL),
 	CFG_STRING("tls_key", tls_key, NULL),
 	CFG_STRING("tls_client_ca", tls_client_ca, NULL),
+	CFG_STRING("nfd_feature_file", nfd_feature_file, NULL),
+	CFG_STRING("placement_url", placement_url, NULL),
+	CFG_STRING("placement_node", placement_node, NULL),
+	CFG_STRING("placement_token_file", placement_token_file, NULL),
+	CFG_STRING("placement_ca", placement_ca, NULL),
+	{ .name = "placement_interval", .type = BJ_U32,
+	  .offset = offsetof(struct broker_config, placement_interval),
+	  .min = 10, .max = 86400 },
 	{ .name = "tls_generate", .type = BJ_BOOL,
 	  .offset = offsetof(struct broker_config, tls_generate) },
 	{ .name = "auth_fail_max", .type = BJ_U32,
@@ -101,6 +109,7 @@ static void config_defaults(struct broker_config *c)
 	strcpy(c->log, "stderr");
 	strcpy(c->log_level, "info");
 	c->retry_interval.v = 5;
+	c->placement_interval.v = 300;
 	c->auth_fail_max.v = 10;
 	c->auth_fail_window.v = 60;
 	c->auth_block.v = 300;
@@ -119,6 +128,29 @@ static void config_defaults(struct broker_config *c)
 	c->limits.sse_keepalive.v = 15;
 }
 
+/* Placement needs both its keys; the feature file is a path. */
+static int check_fleet(const struct broker_config *c, struct broker_err *err)
+{
+	const char *u = c->placement_url;
+
+	if (u[0] && strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) {
+		broker_err_set(err, "placement_url",
+			       "placement_url: must start with http:// or https://");
+		return -EINVAL;
+	}
+	if (!u[0] != !c->placement_node[0]) {
+		broker_err_set(err, u[0] ? "placement_node" : "placement_url",
+			       "placement_url and placement_node go together");
+		return -EINVAL;
+	}
+	if (c->nfd_feature_file[0] && (c->nfd_feature_file[0] != '/' ||
+	    c->nfd_feature_file[strlen(c->nfd_feature_file) - 1] == '/')) {
+		broker_err_set(err, "nfd_feature_file",
+			       "nfd_feature_file: must be an absolute path of a file");
+		return -EINVAL;
+	}
+	return 0;
+}
 
 int broker_config_load(const struct broker_args *a, struct broker_config *c,
 		       struct broker_err *err)
@@ -169,6 +201,9 @@ int broker_config_load(const struct broker_args *a, struct broker_config *c,
 			return ret;
 		}
 	}
+	ret = check_fleet(&next, err);
+	if (ret)
+		return ret;
 	ret = broker_http_check_config(&next, &why);
 	if (ret) {
 		broker_err_set(err, why.field, "%s",

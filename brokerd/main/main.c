@@ -33,6 +33,7 @@
 #include "core/policy.h"
 #include "core/profiles.h"
 #include "core/reconcile.h"
+#include "fleet/fleet.h"
 #include "http/server.h"
 #include "http/tokens.h"
 #include "main/config.h"
@@ -254,6 +255,8 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = broker_bus_new(&b, &b.bus);
 	if (!ret)
+		ret = broker_fleet_start(&b, &b.fleet, &err);
+	if (!ret)
 		ret = broker_http_listen(&http, &b, tokens, routes,
 					 ARRAY_SIZE(routes), &err);
 	if (ret)
@@ -279,6 +282,7 @@ int main(int argc, char **argv)
 fail:
 	broker_log(LOG_ERR, "%s", err.msg[0] ? err.msg : strerror(-ret));
 out:
+	broker_fleet_stop(b.fleet);
 	if (b.bus)
 		broker_bus_close(b.bus);
 	broker_http_stop(http);

@@ -4,7 +4,8 @@
  * them, and brokerd's own.  While the backend cannot serve, only
  * brokerd's own are given, with brokerd_backend_up 0.
  *
- * May call: http/ (replies, the count by status), core/, base/.
+ * May call: http/ (replies, the count by status), core/, fleet/ (its
+ * status), base/.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "core/backend.h"
 #include "core/broker.h"
 #include "core/instances.h"
+#include "fleet/fleet.h"
 #include "http/reply.h"
 #include "rest/routes.h"
 
@@ -112,6 +114,31 @@ static char *backend_metrics(struct broker *b, size_t *len)
 	return text;
 }
 
+/* What publishing to the fleet's schedulers does, where configured. */
+static void fleet(FILE *f, struct broker_fleet *fl)
+{
+	struct broker_fleet_status st;
+	const struct {
+		const char *part;
+		const struct broker_fleet_part *p;
+	} parts[] = { { "node_features", &st.nfd }, { "placement", &st.placement } };
+
+	broker_fleet_status(fl, &st);
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+		if (!parts[i].p->on)
+			continue;
+		fprintf(f, "# HELP brokerd_%s_synced 1 while the last update succeeded.\n"
+			"# TYPE brokerd_%s_synced gauge\nbrokerd_%s_synced %d\n",
+			parts[i].part, parts[i].part, parts[i].part,
+			parts[i].p->synced);
+		fprintf(f, "# HELP brokerd_%s_failures_total Updates that failed.\n"
+			"# TYPE brokerd_%s_failures_total counter\n"
+			"brokerd_%s_failures_total %llu\n", parts[i].part,
+			parts[i].part, parts[i].part,
+			(unsigned long long)parts[i].p->failures);
+	}
+}
+
 static char *render(struct broker *b, const uint64_t *replies, size_t *len)
 {
 	_cleanup_free_ char *vac = NULL;
@@ -138,6 +165,7 @@ static char *render(struct broker *b, const uint64_t *replies, size_t *len)
 			fprintf(f, "brokerd_http_requests_total{code=\"%zu\"} %llu\n",
 				code, (unsigned long long)n);
 	}
+	fleet(f, b->fleet);
 	if (fclose(f)) {
 		free(text);
 		return NULL;

@@ -3,11 +3,13 @@
  * /healthz and /v1/resources: whether brokerd serves, on which backend,
  * and the capacity and usage of every resource kind.
  *
- * May call: http/ (replies), core/ (the backend), rest.c.
+ * May call: http/ (replies), core/ (the backend), fleet/ (its status),
+ * rest.c.
  */
 #define _GNU_SOURCE
 #include "core/backend.h"
 #include "core/broker.h"
+#include "fleet/fleet.h"
 #include "http/reply.h"
 #include "rest/rest.h"
 #include "rest/routes.h"
@@ -15,8 +17,9 @@
 static enum MHD_Result healthz_get(struct broker_req *req)
 {
 	return broker_reply_json(req, MHD_HTTP_OK,
-		json_pack("{s:s, s:s}", "status", "ok",
-			  "backend", req->b->backend->ops->name));
+		json_pack("{s:s, s:s, s:o*}", "status", "ok",
+			  "backend", req->b->backend->ops->name,
+			  "fleet", broker_fleet_json(req->b->fleet)));
 }
 
 static enum MHD_Result resources_get(struct broker_req *req)
