@@ -177,8 +177,8 @@ void vac_vmx_disable_cpu(struct vac_instance *inst);
  * loaded it, or NULL (after its VMCLEAR, and while VMX is off).  KVM
  * skips a VMPTRLD when it thinks its VMCS is current; with a copy per
  * build, a build would VMREAD and VMWRITE the VMCS another build loaded
- * in between.  Builds read and write it with interrupts off, as KVM
- * does with its own.
+ * in between.  Builds read and write it on their own CPU with preemption
+ * disabled, as KVM does with its own; VAC clears it at VMXON and VMXOFF.
  */
 DECLARE_PER_CPU(struct vmcs *, vac_vmx_current_vmcs);
 
