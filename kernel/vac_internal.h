@@ -17,8 +17,8 @@
  * instance table and ASID range callbacks.  vac_id_lock guards what the
  * allocation paths touch (ID maps, usage counters, ASID bases, each
  * instance's published ASID range) and nests inside vac_lock.  Neither is
- * taken in hard-IRQ context; the per-CPU SVM and user-return state is
- * only touched on its own CPU with interrupts off.
+ * taken in hard-IRQ context; the per-CPU SVM, VMX and user-return state
+ * is only touched on its own CPU with interrupts off.
  */
 extern struct mutex vac_lock;
 extern spinlock_t vac_id_lock;
@@ -38,7 +38,9 @@ struct vac_instance {
 	 * range is published only once the ranges it takes from were let go.
 	 */
 	u32 asid_base, asid_len;
-	cpumask_var_t svm_cpus;		/* CPUs this instance enabled SVM on */
+	/* CPUs this instance enabled SVM or VMX on */
+	cpumask_var_t virt_cpus;
+	struct list_head vmx_node;	/* on vac_vmx_list (ops->vmx) */
 	/* Its VMs, oldest first, and how many (vac_vm_lock). */
 	struct list_head vms;
 	u32 nr_vms;

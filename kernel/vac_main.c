@@ -20,7 +20,11 @@
 #include <asm/msr.h>
 #include <asm/perf_event.h>
 #include <asm/processor.h>
+#include <asm/reboot.h>
+#include <asm/irq.h>
+#include <asm/tlbflush.h>
 #include <asm/virtext.h>
+#include <asm/vmx.h>
 
 #include "vac_internal.h"
 
@@ -148,8 +152,17 @@ static int vac_capacities(u32 cap[VAC_NR_KINDS], u32 first[VAC_NR_KINDS])
 	return 0;
 }
 
-/* SVM users of each CPU: instances whose svm_cpus has the CPU. */
-static DEFINE_PER_CPU(unsigned int, vac_svm_refs);
+/*
+ * SVM or VMX users of each CPU: instances whose virt_cpus has the CPU.
+ * A host has one or the other; an SVM build on a VMX host (or the other
+ * way round) is refused at its first enable.
+ */
+static DEFINE_PER_CPU(unsigned int, vac_virt_refs);
+
+static bool vac_vmx;		/* VMXON regions allocated: a VMX host */
+static LIST_HEAD(vac_vmx_list);	/* registered VMX instances, RCU */
+static void vac_vmx_attach(struct vac_instance *vi);
+static void vac_vmx_detach(struct vac_instance *vi);
 
 /* ---- in-kernel API ---- */
 
@@ -163,16 +176,22 @@ struct vac_instance *vac_register(const char *name, struct module *owner,
 
 	if (!vac_name_valid(name))
 		return ERR_PTR(-EINVAL);
+	if (ops && ops->vmx && !vac_vmx) {
+		pr_err("%s: refused: this host has no VMX (or VMXON is disabled in IA32_FEATURE_CONTROL)\n",
+		       name);
+		return ERR_PTR(-EOPNOTSUPP);
+	}
 	vi = kzalloc(sizeof(*vi), GFP_KERNEL);
 	if (!vi)
 		return ERR_PTR(-ENOMEM);
-	if (!zalloc_cpumask_var(&vi->svm_cpus, GFP_KERNEL)) {
+	if (!zalloc_cpumask_var(&vi->virt_cpus, GFP_KERNEL)) {
 		kfree(vi);
 		return ERR_PTR(-ENOMEM);
 	}
 	vi->ops = ops;
 	vi->priv = priv;
 	INIT_LIST_HEAD(&vi->vms);
+	INIT_LIST_HEAD(&vi->vmx_node);
 	strscpy(vi->module, owner ? module_name(owner) : "kernel",
 		sizeof(vi->module));
 
@@ -197,6 +216,8 @@ struct vac_instance *vac_register(const char *name, struct module *owner,
 		goto err_unlock;
 	ci->priv = vi;
 	vi->ci = ci;
+	if (ops && ops->vmx)
+		vac_vmx_attach(vi);
 	/* rmmod vac is refused while any instance is registered. */
 	__module_get(THIS_MODULE);
 	vac_nl_notify(ci, VAC_CMD_INSTANCE_ONLINE_NTF, GFP_KERNEL);
@@ -205,13 +226,13 @@ struct vac_instance *vac_register(const char *name, struct module *owner,
 
 err_unlock:
 	mutex_unlock(&vac_lock);
-	free_cpumask_var(vi->svm_cpus);
+	free_cpumask_var(vi->virt_cpus);
 	kfree(vi);
 	return ERR_PTR(ret);
 }
 EXPORT_SYMBOL_GPL(vac_register);
 
-static void vac_svm_drop_cpu(void *vi);
+static void vac_virt_drop_cpu(void *vi);
 static void vac_uret_unbind_unused(void);
 
 static void vac_vm_gen_bump(void)
@@ -244,24 +265,27 @@ void vac_unregister(struct vac_instance *vi)
 	mutex_unlock(&vac_vm_lock);
 
 	/*
-	 * A build disables SVM on every CPU before it unregisters; one that
-	 * did not would keep SVM on for nobody, and its count would keep the
-	 * last real user's disable from switching it off.
+	 * A build disables SVM or VMX on every CPU before it unregisters;
+	 * one that did not would keep it on for nobody, and its count would
+	 * keep the last real user's disable from switching it off.
 	 */
 	cpus_read_lock();
-	if (!cpumask_empty(vi->svm_cpus)) {
+	if (!cpumask_empty(vi->virt_cpus)) {
 		int cpu;
 
-		pr_err("%s unregisters with SVM still enabled on CPUs %*pbl: disabling it\n",
-		       ci->name, cpumask_pr_args(vi->svm_cpus));
-		on_each_cpu_mask(vi->svm_cpus, vac_svm_drop_cpu, vi, 1);
-		/* Offline CPUs: SVM went with them; only the count is left. */
-		for_each_cpu(cpu, vi->svm_cpus)
-			per_cpu(vac_svm_refs, cpu)--;
+		pr_err("%s unregisters with %s still enabled on CPUs %*pbl: disabling it\n",
+		       ci->name, vac_vmx ? "VMX" : "SVM",
+		       cpumask_pr_args(vi->virt_cpus));
+		on_each_cpu_mask(vi->virt_cpus, vac_virt_drop_cpu, vi, 1);
+		/* Offline CPUs: SVM/VMX went with them; only the count is left. */
+		for_each_cpu(cpu, vi->virt_cpus)
+			per_cpu(vac_virt_refs, cpu)--;
 	}
 	cpus_read_unlock();
 
 	mutex_lock(&vac_lock);
+	if (vi->ops && vi->ops->vmx)
+		vac_vmx_detach(vi);
 	spin_lock(&vac_id_lock);
 	vac_core_offline(&vac_core, ci);
 	spin_unlock(&vac_id_lock);
@@ -269,7 +293,7 @@ void vac_unregister(struct vac_instance *vi)
 	ci->priv = NULL;
 	vac_nl_notify(ci, VAC_CMD_INSTANCE_OFFLINE_NTF, GFP_KERNEL);
 	mutex_unlock(&vac_lock);
-	free_cpumask_var(vi->svm_cpus);
+	free_cpumask_var(vi->virt_cpus);
 	kfree(vi);
 	module_put(THIS_MODULE);
 }
@@ -607,13 +631,13 @@ int vac_svm_enable_cpu(struct vac_instance *vi)
 
 	local_irq_save(flags);
 	cpu = smp_processor_id();
-	refs = this_cpu_ptr(&vac_svm_refs);
+	refs = this_cpu_ptr(&vac_virt_refs);
 	hsave = __this_cpu_read(vac_hsave);
 	if (!hsave) {
 		ret = -EOPNOTSUPP;
 		goto out;
 	}
-	mine = cpumask_test_cpu(cpu, vi->svm_cpus);
+	mine = cpumask_test_cpu(cpu, vi->virt_cpus);
 	rdmsrl(MSR_EFER, efer);
 	if (!*refs) {
 		if (efer & EFER_SVME) {
@@ -634,7 +658,7 @@ int vac_svm_enable_cpu(struct vac_instance *vi)
 	/* Once per instance and CPU, however often the instance asks. */
 	if (!mine) {
 		(*refs)++;
-		cpumask_set_cpu(cpu, vi->svm_cpus);
+		cpumask_set_cpu(cpu, vi->virt_cpus);
 	}
 out:
 	local_irq_restore(flags);
@@ -647,17 +671,20 @@ void vac_svm_disable_cpu(struct vac_instance *vi)
 	unsigned long flags;
 
 	local_irq_save(flags);
-	if (cpumask_test_and_clear_cpu(smp_processor_id(), vi->svm_cpus) &&
-	    !--(*this_cpu_ptr(&vac_svm_refs)))
+	if (cpumask_test_and_clear_cpu(smp_processor_id(), vi->virt_cpus) &&
+	    !--(*this_cpu_ptr(&vac_virt_refs)))
 		vac_svm_off();
 	local_irq_restore(flags);
 }
 EXPORT_SYMBOL_GPL(vac_svm_disable_cpu);
 
-/* vac_unregister(): an instance that left SVM on here. */
-static void vac_svm_drop_cpu(void *vi)
+/* vac_unregister(): an instance that left SVM or VMX on here. */
+static void vac_virt_drop_cpu(void *vi)
 {
-	vac_svm_disable_cpu(vi);
+	if (vac_vmx)
+		vac_vmx_disable_cpu(vi);
+	else
+		vac_svm_disable_cpu(vi);
 }
 
 /* Which VMCB, of any KVM build, each CPU loaded last. */
@@ -696,6 +723,204 @@ struct page *vac_svm_hsave_page(int cpu)
 	return per_cpu(vac_hsave, cpu);
 }
 EXPORT_SYMBOL_GPL(vac_svm_hsave_page);
+
+/* ---- VMX enable, reference counted per CPU (Intel) ---- */
+
+/* Each CPU's VMXON region, VAC's, as the SVM host save area is. */
+static DEFINE_PER_CPU(struct page *, vac_vmxon);
+
+DEFINE_PER_CPU(struct vmcs *, vac_vmx_current_vmcs);
+EXPORT_PER_CPU_SYMBOL_GPL(vac_vmx_current_vmcs);
+
+/* Interrupts off.  The first user of this CPU, or one it came back under. */
+static int vac_vmx_on(struct page *region)
+{
+	u64 pa = page_to_phys(region), fc;
+
+	/* The kernel clears X86_FEATURE_VMX where the BIOS locked it off. */
+	if (rdmsrl_safe(MSR_IA32_FEAT_CTL, &fc) || !(fc & FEAT_CTL_LOCKED) ||
+	    !(fc & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX)) {
+		pr_err_ratelimited("CPU %d: VMXON is disabled in IA32_FEATURE_CONTROL\n",
+				   smp_processor_id());
+		return -EOPNOTSUPP;
+	}
+	intel_pt_handle_vmx(1);
+	cr4_set_bits(X86_CR4_VMXE);
+	asm goto("1: vmxon %[pa]\n\t"
+		 _ASM_EXTABLE(1b, %l[fault])
+		 : : [pa] "m"(pa) : : fault);
+	__this_cpu_write(vac_vmx_current_vmcs, NULL);
+	return 0;
+
+fault:
+	cr4_clear_bits(X86_CR4_VMXE);
+	intel_pt_handle_vmx(0);
+	pr_err_ratelimited("CPU %d: VMXON faulted\n", smp_processor_id());
+	return -EFAULT;
+}
+
+/* Interrupts off.  The last user of this CPU let go. */
+static void vac_vmx_off(void)
+{
+	/* Faults only outside VMX operation: a CPU that was reset. */
+	if (cpu_vmxoff())
+		pr_err_ratelimited("CPU %d: VMXOFF faulted (VMX was already off)\n",
+				   smp_processor_id());
+	__this_cpu_write(vac_vmx_current_vmcs, NULL);
+	intel_pt_handle_vmx(0);
+}
+
+int vac_vmx_enable_cpu(struct vac_instance *vi)
+{
+	struct page *region;
+	unsigned int *refs;
+	unsigned long flags;
+	int cpu, ret = 0;
+	bool on;
+
+	local_irq_save(flags);
+	cpu = smp_processor_id();
+	refs = this_cpu_ptr(&vac_virt_refs);
+	region = __this_cpu_read(vac_vmxon);
+	if (!region) {
+		ret = -EOPNOTSUPP;
+		goto out;
+	}
+	on = cr4_read_shadow() & X86_CR4_VMXE;
+	if (!*refs) {
+		if (on) {
+			ret = -EBUSY;	/* enabled by something outside VAC */
+			goto out;
+		}
+		ret = vac_vmx_on(region);
+	} else if (!on) {
+		/*
+		 * Counted but off: the CPU went down and came back (INIT
+		 * leaves VMX operation) while a user still counted on it.
+		 */
+		pr_err("CPU %d came back with VMX off under %u users: enabling it again\n",
+		       cpu, *refs);
+		ret = vac_vmx_on(region);
+	}
+	if (ret)
+		goto out;
+	if (!cpumask_test_cpu(cpu, vi->virt_cpus)) {
+		(*refs)++;
+		cpumask_set_cpu(cpu, vi->virt_cpus);
+	}
+out:
+	local_irq_restore(flags);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vac_vmx_enable_cpu);
+
+void vac_vmx_disable_cpu(struct vac_instance *vi)
+{
+	unsigned long flags;
+
+	local_irq_save(flags);
+	if (cpumask_test_and_clear_cpu(smp_processor_id(), vi->virt_cpus) &&
+	    !--(*this_cpu_ptr(&vac_virt_refs)))
+		vac_vmx_off();
+	local_irq_restore(flags);
+}
+EXPORT_SYMBOL_GPL(vac_vmx_disable_cpu);
+
+/*
+ * The kernel's one emergency virtualization callback (crash, emergency
+ * reboot), NMI context: every VMX build clears the VMCSs it loaded here,
+ * so that their contents reach memory (kdump), then VMX goes off so that
+ * the CPU takes INIT.
+ */
+static void vac_vmx_emergency(void)
+{
+	struct vac_instance *vi;
+
+	if (!cpu_vmx_enabled())
+		return;
+	list_for_each_entry_rcu(vi, &vac_vmx_list, vmx_node)
+		if (vi->ops->vmx_emergency_vmclear)
+			vi->ops->vmx_emergency_vmclear();
+	__cpu_emergency_vmxoff();
+}
+
+/* The kernel's one posted-interrupt wakeup handler, hard-IRQ context. */
+static void vac_vmx_pi_wakeup(void)
+{
+	struct vac_instance *vi;
+
+	rcu_read_lock();
+	list_for_each_entry_rcu(vi, &vac_vmx_list, vmx_node)
+		if (vi->ops->vmx_pi_wakeup)
+			vi->ops->vmx_pi_wakeup();
+	rcu_read_unlock();
+}
+
+/*
+ * vac_lock held.  The first VMX build takes the kernel's two single
+ * slots, the last gives them back; Debian's kvm_intel takes the same
+ * ones, so it cannot be loaded beside a VMX build.
+ */
+static void vac_vmx_attach(struct vac_instance *vi)
+{
+	lockdep_assert_held(&vac_lock);
+	if (list_empty(&vac_vmx_list)) {
+		cpu_emergency_register_virt_callback(vac_vmx_emergency);
+		kvm_set_posted_intr_wakeup_handler(vac_vmx_pi_wakeup);
+	}
+	list_add_tail_rcu(&vi->vmx_node, &vac_vmx_list);
+}
+
+/* vac_lock held; may sleep.  No callback into @vi after it returns. */
+static void vac_vmx_detach(struct vac_instance *vi)
+{
+	lockdep_assert_held(&vac_lock);
+	list_del_rcu(&vi->vmx_node);
+	if (list_empty(&vac_vmx_list)) {
+		/* Both wait for the callers in flight (synchronize_rcu()). */
+		kvm_set_posted_intr_wakeup_handler(NULL);
+		cpu_emergency_unregister_virt_callback(vac_vmx_emergency);
+	} else {
+		synchronize_rcu();
+	}
+}
+
+static void vac_vmx_free(void)
+{
+	int cpu;
+
+	vac_vmx = false;
+	for_each_possible_cpu(cpu) {
+		if (per_cpu(vac_vmxon, cpu))
+			__free_page(per_cpu(vac_vmxon, cpu));
+		per_cpu(vac_vmxon, cpu) = NULL;
+	}
+}
+
+/* A VMXON region per CPU, with the VMCS revision the CPU wants. */
+static int vac_vmx_init(void)
+{
+	u64 basic;
+	int cpu;
+
+	if (!boot_cpu_has(X86_FEATURE_VMX) ||
+	    !boot_cpu_has(X86_FEATURE_MSR_IA32_FEAT_CTL) ||
+	    rdmsrl_safe(MSR_IA32_VMX_BASIC, &basic))
+		return 0;
+	for_each_possible_cpu(cpu) {
+		struct page *p = alloc_pages_node(cpu_to_node(cpu),
+						  GFP_KERNEL | __GFP_ZERO, 0);
+
+		if (!p) {
+			vac_vmx_free();
+			return -ENOMEM;
+		}
+		*(u32 *)page_address(p) = basic & 0x7fffffff;
+		per_cpu(vac_vmxon, cpu) = p;
+	}
+	vac_vmx = true;
+	return 0;
+}
 
 /* IPI: give the host's value of the slots in *@mask back, and forget them. */
 static void vac_uret_forget(void *mask)
@@ -769,7 +994,7 @@ static void vac_svm_free(void)
 	int cpu;
 
 	for_each_possible_cpu(cpu) {
-		WARN_ON(per_cpu(vac_svm_refs, cpu));
+		WARN_ON(per_cpu(vac_virt_refs, cpu));
 		if (per_cpu(vac_hsave, cpu))
 			__free_page(per_cpu(vac_hsave, cpu));
 		per_cpu(vac_hsave, cpu) = NULL;
@@ -832,11 +1057,14 @@ static int __init vac_init(void)
 	ret = vac_svm_init();
 	if (ret)
 		goto err_core;
+	ret = vac_vmx_init();
+	if (ret)
+		goto err_svm;
 	/* Teardown only: a CPU that comes up needs nothing from VAC. */
 	ret = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "vac:online",
 					NULL, vac_cpu_down);
 	if (ret < 0)
-		goto err_svm;
+		goto err_vmx;
 	vac_cpuhp_state = ret;
 	/* Last: from here on user space can reach us. */
 	ret = vac_nl_init();
@@ -850,6 +1078,8 @@ static int __init vac_init(void)
 
 err_cpuhp:
 	cpuhp_remove_state_nocalls(vac_cpuhp_state);
+err_vmx:
+	vac_vmx_free();
 err_svm:
 	vac_svm_free();
 err_core:
@@ -868,6 +1098,7 @@ static void __exit vac_exit(void)
 	 * meanwhile, so no CPU comes back with our notifier on its list.
 	 */
 	cpuhp_remove_state(vac_cpuhp_state);
+	vac_vmx_free();
 	vac_svm_free();
 	vac_core_fini(&vac_core);
 }

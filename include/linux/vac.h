@@ -11,12 +11,14 @@
 #ifndef _LINUX_VAC_H
 #define _LINUX_VAC_H
 
+#include <linux/percpu.h>
 #include <linux/rwsem.h>
 #include <linux/types.h>
 #include <uapi/linux/vac.h>
 
 struct module;
 struct vac_instance;
+struct vmcs;
 
 struct vac_instance_ops {
 	/*
@@ -30,6 +32,24 @@ struct vac_instance_ops {
 	 */
 	void (*asid_range_changed)(struct vac_instance *inst, u32 base,
 				   u32 len);
+	/*
+	 * A build that runs guests with VMX (KVM for Intel).  Its
+	 * registration fails with -EOPNOTSUPP where VAC has no VMX (no VMX
+	 * on the boot CPU, or disabled in IA32_FEATURE_CONTROL).  The
+	 * kernel has one emergency (crash, reboot) virtualization callback
+	 * and one posted-interrupt wakeup handler; VAC holds both while a
+	 * VMX build is registered and calls each build's below, so that no
+	 * build's clobbers another's.
+	 */
+	bool vmx;
+	/*
+	 * VMCLEAR every VMCS the build loaded on the calling CPU, which is
+	 * in VMX operation: crash or emergency reboot, NMI context, no locks.
+	 * VAC does the VMXOFF after every build's.
+	 */
+	void (*vmx_emergency_vmclear)(void);
+	/* POSTED_INTR_WAKEUP_VECTOR on the calling CPU, hard-IRQ context. */
+	void (*vmx_pi_wakeup)(void);
 };
 
 /*
@@ -137,6 +157,30 @@ int vac_uret_msr_set(struct vac_instance *inst, int slot, u64 value, u64 mask);
  */
 int vac_svm_enable_cpu(struct vac_instance *inst);
 void vac_svm_disable_cpu(struct vac_instance *inst);
+
+/*
+ * VMX on the calling CPU (preemption disabled, as in KVM's hardware
+ * enable), reference counted like SVM's, in the same per-CPU count: the
+ * first enable checks IA32_FEATURE_CONTROL (locked, VMXON outside SMX
+ * allowed), tells Intel PT, sets CR4.VMXE and runs VMXON on VAC's VMXON
+ * region for the CPU; the last disable runs VMXOFF.  Each build VMCLEARs
+ * the VMCSs it loaded on the CPU before it disables.  -EOPNOTSUPP
+ * without VMX or with VMXON locked off, -EBUSY if something outside VAC
+ * (Debian's kvm_intel) has CR4.VMXE set on this CPU, -EFAULT if VMXON
+ * faulted.  A KVM build disables on every CPU before vac_unregister().
+ */
+int vac_vmx_enable_cpu(struct vac_instance *inst);
+void vac_vmx_disable_cpu(struct vac_instance *inst);
+
+/*
+ * The VMCS current on each CPU (the last VMPTRLD), whichever build
+ * loaded it, or NULL (after its VMCLEAR, and while VMX is off).  KVM
+ * skips a VMPTRLD when it thinks its VMCS is current; with a copy per
+ * build, a build would VMREAD and VMWRITE the VMCS another build loaded
+ * in between.  Builds read and write it on their own CPU with preemption
+ * disabled, as KVM does with its own; VAC clears it at VMXON and VMXOFF.
+ */
+DECLARE_PER_CPU(struct vmcs *, vac_vmx_current_vmcs);
 
 /*
  * Write MSR_AMD64_TSC_RATIO on the calling CPU (preemption disabled)
