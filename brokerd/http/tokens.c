@@ -244,6 +244,40 @@ static int load_one(json_t *o, struct broker_token *t, struct broker_err *err)
 	return insts ? scope_parse(insts, t, "instances", err) : 0;
 }
 
+/*
+ * Like sshd with a private key: a token file that another user could
+ * read or write (its salts and hashes, or a token of their own making)
+ * is refused, not loaded and not repaired behind the operator's back.
+ */
+static int mode_ok(int dirfd, struct broker_err *err)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, BROKER_TOKENS_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		int e = errno;
+
+		broker_err_set(err, NULL, "%s", strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		broker_err_set(err, NULL, "not a regular file");
+		return -EINVAL;
+	}
+	if (st.st_uid != geteuid()) {
+		broker_err_set(err, NULL, "owned by uid %u, not by brokerd's uid %u; "
+			       "chown it to %u", (unsigned int)st.st_uid,
+			       (unsigned int)geteuid(), (unsigned int)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & 077) {
+		broker_err_set(err, NULL, "mode %04o is too open: others could read "
+			       "or replace the token hashes; chmod 600 it",
+			       (unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
 static int load(struct broker_tokens *a, struct broker_err *err)
 {
 	_cleanup_json_ json_t *doc = NULL;
@@ -252,10 +286,13 @@ static int load(struct broker_tokens *a, struct broker_err *err)
 	size_t i;
 	int ret;
 
-	ret = bj_load_file(a->dirfd, BROKER_TOKENS_FILE, TOKENS_MAX_BYTES, &doc,
-			   &why);
+	ret = mode_ok(a->dirfd, &why);
 	if (ret == -ENOENT)
 		return 0;
+	if (ret)
+		goto fail;
+	ret = bj_load_file(a->dirfd, BROKER_TOKENS_FILE, TOKENS_MAX_BYTES, &doc,
+			   &why);
 	if (ret)
 		goto fail;
 	l = json_object_get(doc, "tokens");
