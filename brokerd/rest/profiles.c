@@ -86,6 +86,7 @@ static enum MHD_Result profile_put(struct broker_req *req)
 	struct broker_err err = { 0 };
 	struct vacp_err perr;
 	json_t *stored;
+	bool created;
 	int ret;
 
 	if (!broker_rest_unscoped(req, "profiles"))
@@ -99,6 +100,7 @@ static enum MHD_Result profile_put(struct broker_req *req)
 		return MHD_NO;
 	if (ret)
 		return broker_rest_invalid(req, "profile", &perr);
+	created = !json_object_get(p->profiles, req->param);
 	stored = broker_profile_stored(pr);
 	vacp_profile_free(pr);
 	next = json_deep_copy(p->profiles);
@@ -113,8 +115,9 @@ static enum MHD_Result profile_put(struct broker_req *req)
 		return broker_reply_error(req, BROKER_INTERNAL, NULL,
 					  "cannot record the profile: %s", err.msg);
 	}
-	broker_log(LOG_INFO, "profile %s stored", req->param);
-	return broker_reply_json(req, MHD_HTTP_OK,
+	broker_log(LOG_INFO, "profile %s %s", req->param,
+		   created ? "created" : "replaced");
+	return broker_reply_json(req, created ? MHD_HTTP_CREATED : MHD_HTTP_OK,
 		profile_reply(req->param, json_object_get(p->profiles, req->param)));
 }
 
