@@ -37,7 +37,11 @@ static const struct {
 	[BROKER_UNAVAILABLE]		= { "unavailable", 503 },
 	[BROKER_INTERNAL]		= { "internal", 500 },
 	[BROKER_TOO_MANY_REQUESTS]	= { "too_many_requests", 429 },
+	[BROKER_STORAGE_UNAVAILABLE]	= { "storage_unavailable", 503 },
 };
+
+/* What a client is told to wait before it retries a refused write. */
+#define STORAGE_RETRY_S 30
 
 enum MHD_Result broker_reply(struct broker_req *req, unsigned int status,
 			     struct MHD_Response *resp)
@@ -52,6 +56,10 @@ enum MHD_Result broker_reply(struct broker_req *req, unsigned int status,
 	if (status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer realm=\"brokerd\"");
+	if (req->retry_after && (status == 503 || status == 429)) {
+		snprintf(etag, sizeof(etag), "%u", req->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, etag);
+	}
 	if (req->has_etag) {
 		snprintf(etag, sizeof(etag), "\"%llu\"",
 			 (unsigned long long)req->etag);
@@ -139,6 +147,28 @@ enum MHD_Result broker_reply_error(struct broker_req *req,
 		json_object_set_new(err, "field", json_string(field));
 	return broker_reply_json(req, codes[code].status,
 				 err ? json_pack("{s:o}", "error", err) : NULL);
+}
+
+bool broker_storage_full(int ret)
+{
+	return ret == -ENOSPC || ret == -EDQUOT || ret == -EROFS || ret == -EIO;
+}
+
+enum MHD_Result broker_reply_write_failed(struct broker_req *req, int ret,
+					  const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!broker_storage_full(ret))
+		return broker_reply_error(req, BROKER_INTERNAL, NULL, "%s", msg);
+	req->retry_after = STORAGE_RETRY_S;
+	return broker_reply_error(req, BROKER_STORAGE_UNAVAILABLE, NULL,
+				  "%s; changes are refused until the disk takes "
+				  "them again, reads are served", msg);
 }
 
 enum MHD_Result broker_reply_no_content(struct broker_req *req)

@@ -115,6 +115,10 @@ static enum MHD_Result call(struct broker_req *req, const struct broker_route *r
 /* No change without its line in the audit log. */
 static enum MHD_Result audit_down(struct broker_req *req)
 {
+	if (broker_storage_full(req->audit_err))
+		return broker_reply_write_failed(req, req->audit_err,
+						 "the audit log cannot be written: %s",
+						 strerror(-req->audit_err));
 	return broker_reply_error(req, BROKER_UNAVAILABLE, NULL,
 				  "the audit log cannot be written (%s): changes are "
 				  "refused until it can; reads are served",
@@ -179,6 +183,25 @@ static enum MHD_Result dispatch(struct broker_http *h, struct broker_req *req)
 }
 
 /* ---- requests ---- */
+
+/* Is @method on @url a route that changes nothing (a dry run)? */
+static bool changes_nothing(struct broker_http *h, const char *method,
+			    const char *url)
+{
+	const char *param;
+	size_t len;
+
+	for (size_t t = 0; t < h->n_routes; t++)
+		for (size_t i = 0; i < h->routes[t]->n; i++) {
+			const struct broker_route *r = &h->routes[t]->route[i];
+
+			if ((r->flags & BROKER_ROUTE_NO_CHANGE) &&
+			    !strcmp(r->method, method) &&
+			    match(r->pattern, url, &param, &len))
+				return true;
+		}
+	return false;
+}
 
 static void principal_of(struct MHD_Connection *conn, struct listener *l,
 			 struct broker_principal *who)
@@ -266,7 +289,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 		req->audit_fd = -1;
 		principal_of(conn, l, &req->who);
 		*con_cls = req;
-		req->audit = broker_audit_is_change(method);
+		req->audit = broker_audit_is_change(method) &&
+			     !changes_nothing(h, method, url);
 		if (req->audit)
 			broker_audit_open(req);
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,

@@ -369,9 +369,13 @@ static int create(struct broker_tokens *a, struct broker_token *t, char *text,
 
 	ret = broker_grow(&a->tokens, &a->cap, a->n, sizeof(*a->tokens),
 			  TOKENS_MAX);
+	if (ret == -ENOSPC) {
+		/* The table is full, not the disk: -EUSERS tells them apart. */
+		broker_err_set(err, NULL, "at most %d tokens", TOKENS_MAX);
+		return -EUSERS;
+	}
 	if (ret) {
-		broker_err_set(err, NULL, ret == -ENOSPC ?
-			       "at most %d tokens" : "out of memory", TOKENS_MAX);
+		broker_err_set(err, NULL, "out of memory");
 		return ret;
 	}
 	do {

@@ -477,7 +477,8 @@ static void test_malformed_json_everywhere(void **state)
 				fail_msg("%s %s with %s: %ld %s", endpoints[e][0],
 					 endpoints[e][1], sh->what, r.status, r.body);
 			bt_resp_free(&r);
-			n++;
+			/* The plan is a dry run: not a change, not audited. */
+			n += strcmp(endpoints[e][1], "/v1/policy/plan") != 0;
 		}
 	}
 	free(deep_arrays);
@@ -485,7 +486,7 @@ static void test_malformed_json_everywhere(void **state)
 	free(deep_quotas);
 	unharmed();
 
-	/* Each attempt has its line, with its outcome. */
+	/* Each attempt at a change has its line, with its outcome. */
 	snprintf(path, sizeof(path), "%s/audit.log", a.d->state);
 	log = bt_read_file(path);
 	assert_non_null(log);
@@ -522,7 +523,7 @@ static long status_of(const char *method, const char *path, const char *body,
 			NULL, &r);
 	}
 	if (r.status == 503) {
-		bt_assert_error(&r, 503, "unavailable", NULL);
+		bt_assert_error(&r, 503, "storage_unavailable", NULL);
 		if (!strstr(r.body, "audit log") || !strstr(r.body, "No space left"))
 			fail_msg("503 without the reason: %s", r.body);
 	}

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * The real brokerd as an operator and an attacker probe it: a token file
- * others may read, and HTTP as RFC 9110 and 9112 have it, spoken over
- * raw sockets so that nothing (libcurl) tidies the requests up.
+ * others may read, a full disk under the state directory and under the
+ * audit log, and HTTP as RFC 9110 and 9112 have it, spoken over raw
+ * sockets so that nothing (libcurl) tidies the requests up.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -40,7 +44,8 @@ static int unix_connect(struct bt_daemon *d)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	assert_true(fd >= 0);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", d->sock);
+	assert_true(strlen(d->sock) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, d->sock, strlen(d->sock) + 1);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	return fd;
 }
@@ -203,12 +208,260 @@ static void test_token_file_others_can_read_refuses_start(void **state)
 	free(before);
 }
 
+/* ---- a full disk ---- */
+
+/*
+ * A private mount namespace for this process (and the daemons it starts),
+ * so that the small file systems mounted here are seen by nobody else
+ * and vanish with it.  False where that is not allowed (not root).
+ */
+static bool private_mounts(void)
+{
+	static int done;
+
+	if (!done)
+		done = !unshare(CLONE_NEWNS) &&
+		       !mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ? 1 : -1;
+	return done > 0;
+}
+
+static void mount_small(const char *dir, const char *size)
+{
+	char opts[64];
+
+	snprintf(opts, sizeof(opts), "size=%s,mode=0700", size);
+	if (mkdir(dir, 0700) < 0)
+		assert_int_equal(errno, EEXIST);
+	assert_int_equal(mount("tmpfs", dir, "tmpfs", 0, opts), 0);
+}
+
+/* Write @path until the file system is full. */
+static void fill(const char *path)
+{
+	static char block[4096];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	assert_true(fd >= 0);
+	memset(block, 'x', sizeof(block));
+	while (write(fd, block, sizeof(block)) > 0)
+		;
+	/* And the last bytes of the last page. */
+	while (write(fd, block, 1) > 0)
+		;
+	assert_int_equal(errno, ENOSPC);
+	close(fd);
+}
+
+static void assert_storage_503(struct bt_daemon *d, const char *method,
+			       const char *path, const char *body)
+{
+	struct bt_resp r;
+	char req[1024], *text, *ra;
+
+	bt_http(d, method, path, body ? "application/json" : NULL, body, NULL, &r);
+	if (r.status != 503)
+		fail_msg("%s %s on a full disk: %ld: %s", method, path, r.status,
+			 r.body);
+	bt_assert_error(&r, 503, "storage_unavailable", NULL);
+	assert_non_null(strstr(r.body, "No space left on device"));
+	bt_resp_free(&r);
+
+	/* Retry-After: bt_resp does not keep it. */
+	snprintf(req, sizeof(req),
+		 "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+		 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		 method, path, body ? strlen(body) : 0, body ? body : "");
+	text = raw(d, req);
+	assert_int_equal(status_of(text), 503);
+	ra = header_of(text, "Retry-After");
+	assert_non_null(ra);
+	assert_true(atoi(ra) > 0);
+	free(ra);
+	free(text);
+}
+
+#define POLICY "{\"kinds\": {\"vpids\": {\"keep_offline\": true}}}"
+#define TOKEN "{\"name\": \"late\", \"role\": \"viewer\"}"
+
+/* Two views of the daemon that must be the same; where they differ. */
+static void same(const char *a, const char *b)
+{
+	size_t i = 0;
+
+	while (a[i] && a[i] == b[i])
+		i++;
+	if (a[i] || b[i])
+		fail_msg("views differ at byte %zu:\n%.300s\n---\n%.300s", i,
+			 a + (i > 100 ? i - 100 : 0), b + (i > 100 ? i - 100 : 0));
+}
+
+/* What the daemon holds that a refused write must leave as it was. */
+static char *everything(struct bt_daemon *d)
+{
+	static const char *const paths[] = { "/v1/tokens", "/v1/policy",
+					     "/v1/profiles" };
+	char *text = bt_snapshot(d), *more;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct bt_resp r;
+
+		bt_get(d, paths[i], &r);
+		assert_true(asprintf(&more, "%s%s %ld %s\n", text, paths[i],
+				     r.status, r.body) > 0);
+		free(text);
+		text = more;
+		bt_resp_free(&r);
+	}
+	return text;
+}
+
+/* Every write is 503 storage_unavailable; reads and the plan go on. */
+static void writes_refused_reads_served(struct bt_daemon *d)
+{
+	struct bt_resp r;
+	char *before = everything(d), *after;
+
+	assert_storage_503(d, "PUT", "/v1/instances/kvm_b", NULL);
+	assert_storage_503(d, "PUT", "/v1/instances/kvm_a/quota",
+			   "{\"quotas\": {\"vpids\": 7}}");
+	assert_storage_503(d, "DELETE", "/v1/instances/kvm_a", NULL);
+	assert_storage_503(d, "POST", "/v1/tokens", TOKEN);
+	assert_storage_503(d, "PUT", "/v1/profiles/more", "{}");
+	assert_storage_503(d, "PUT", "/v1/policy",
+			   "{\"kinds\": {\"asids\": {\"keep_offline\": true}}}");
+	assert_storage_503(d, "DELETE", "/v1/policy", NULL);
+
+	expect(d, "GET", "/v1/instances/kvm_a", NULL, 200);
+	expect(d, "GET", "/v1/resources", NULL, 200);
+	expect(d, "GET", "/healthz", NULL, 200);
+	bt_http(d, "POST", "/v1/policy/plan", "application/json", POLICY, NULL, &r);
+	assert_int_equal(r.status, 200);
+	bt_resp_free(&r);
+
+	after = everything(d);
+	same(before, after);
+	free(before);
+	free(after);
+}
+
+/* Space is back: the next write of each kind succeeds. */
+static void writes_succeed_again(struct bt_daemon *d, const char *audit)
+{
+	char *log, *line, *save;
+	int n = 0;
+
+	expect(d, "PUT", "/v1/instances/kvm_b", NULL, 201);
+	/* Quotas by hand from now on, not by the policy. */
+	expect(d, "DELETE", "/v1/policy", NULL, 204);
+	expect(d, "PUT", "/v1/instances/kvm_b/quota", "{\"quotas\": {\"vpids\": 3}}",
+	       200);
+	expect(d, "POST", "/v1/tokens", TOKEN, 201);
+	expect(d, "PUT", "/v1/profiles/more", "{}", 201);
+
+	/* Every line of the audit log is whole: none was left half written. */
+	log = bt_read_file(audit);
+	assert_non_null(log);
+	for (line = strtok_r(log, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save), n++) {
+		json_t *j = json_loads(line, 0, NULL);
+
+		if (!j)
+			fail_msg("audit line %d is not JSON: %s", n, line);
+		json_decref(j);
+	}
+	assert_true(n > 0);
+	free(log);
+}
+
+static void setup_state(struct bt_daemon *d)
+{
+	expect(d, "PUT", "/v1/instances/kvm_a", NULL, 201);
+	expect(d, "PUT", "/v1/instances/kvm_a/quota", "{\"quotas\": {\"vpids\": 5}}",
+	       200);
+	expect(d, "PUT", "/v1/profiles/base", "{}", 201);
+	expect(d, "PUT", "/v1/policy", POLICY, 200);
+	free(bt_token(d, "ci", "viewer"));
+}
+
+static void test_full_state_dir_is_503_and_loses_nothing(void **state)
+{
+	struct bt_daemon d;
+	char config[256], audit[160], filler[160];
+
+	if (!private_mounts())
+		skip();
+	bt_init(&d, NULL);
+	/* The audit log elsewhere: the state file's own write meets the full disk. */
+	snprintf(audit, sizeof(audit), "%s/audit.log", d.dir);
+	snprintf(config, sizeof(config), "{\"audit_log\": \"%s\"}", audit);
+	bt_write_file(d.config, config);
+	mount_small(d.state, "256k");
+	assert_int_equal(bt_start(&d, NULL), 0);
+	setup_state(&d);
+
+	snprintf(filler, sizeof(filler), "%s/filler", d.state);
+	fill(filler);
+	writes_refused_reads_served(&d);
+	assert_true(bt_log_has(&d, "No space left on device"));
+
+	assert_int_equal(unlink(filler), 0);
+	writes_succeed_again(&d, audit);
+
+	/* What was acknowledged is what a restart finds. */
+	{
+		char *before = everything(&d), *after;
+
+		assert_int_equal(bt_stop(&d), 0);
+		assert_int_equal(bt_start(&d, NULL), 0);
+		after = everything(&d);
+		same(before, after);
+		free(before);
+		free(after);
+	}
+	assert_int_equal(bt_stop(&d), 0);
+	umount(d.state);
+	bt_cleanup(&d);
+}
+
+static void test_full_audit_log_is_503_and_leaves_no_half_line(void **state)
+{
+	struct bt_daemon d;
+	char config[256], dir[160], audit[200], rotated[200], filler[200];
+
+	if (!private_mounts())
+		skip();
+	bt_init(&d, NULL);
+	snprintf(dir, sizeof(dir), "%s/audit", d.dir);
+	snprintf(audit, sizeof(audit), "%s/audit.log", dir);
+	snprintf(rotated, sizeof(rotated), "%s/audit.log.1", dir);
+	snprintf(filler, sizeof(filler), "%s/filler", dir);
+	snprintf(config, sizeof(config), "{\"audit_log\": \"%s\"}", audit);
+	bt_write_file(d.config, config);
+	mount_small(dir, "64k");
+	assert_int_equal(bt_start(&d, NULL), 0);
+	setup_state(&d);
+
+	/* Rotated away, and the file system full: the new log cannot grow. */
+	assert_int_equal(rename(audit, rotated), 0);
+	fill(filler);
+	writes_refused_reads_served(&d);
+	assert_true(bt_log_has(&d, "audit log"));
+
+	assert_int_equal(unlink(filler), 0);
+	writes_succeed_again(&d, audit);
+	assert_int_equal(bt_stop(&d), 0);
+	umount(dir);
+	bt_cleanup(&d);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, bt_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_token_file_others_can_read_refuses_start),
+		cmocka_unit_test(test_full_state_dir_is_503_and_loses_nothing),
+		cmocka_unit_test(test_full_audit_log_is_503_and_leaves_no_half_line),
 	};
 
 	(void)setup_tcp;
