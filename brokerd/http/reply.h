@@ -24,6 +24,7 @@ enum broker_code {
 	BROKER_INTERNAL,
 	BROKER_TOO_MANY_REQUESTS,
 	BROKER_STORAGE_UNAVAILABLE,
+	BROKER_NOT_IMPLEMENTED,
 };
 
 /* Queue @resp with @status, counted by status; @resp is released. */

@@ -53,7 +53,9 @@ struct broker_req {
 	uint64_t *replies;		/* the server's, by status; atomic */
 	struct MHD_Connection *conn;
 	const char *method;
-	const char *url;
+	const char *url;	/* the raw path, routed on: not decoded */
+	char *raw_url;
+	bool close;		/* the connection closes after the reply */
 	struct broker_principal who;
 	const char *param;	/* the {name} of the route, if any */
 	char *body;		/* NUL-terminated */

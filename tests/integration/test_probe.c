@@ -107,13 +107,13 @@ static int status_of(const char *text)
 	return sscanf(text, "HTTP/1.1 %d", &status) == 1 ? status : 0;
 }
 
-/* How many status lines @text has. */
+/* How many status lines @text has (at the start of a line). */
 static int responses(const char *text)
 {
 	int n = 0;
 
 	for (const char *p = text; (p = strstr(p, "HTTP/1.")); p++)
-		n++;
+		n += p == text || p[-1] == '\n';
 	return n;
 }
 
@@ -454,18 +454,243 @@ static void test_full_audit_log_is_503_and_leaves_no_half_line(void **state)
 	bt_cleanup(&d);
 }
 
+/* ---- HTTP as RFC 9112 frames it ---- */
+
+/* @req gets @status and the JSON envelope with @code, once, then a close. */
+static void refused(struct bt_daemon *d, const char *req, int status,
+		    const char *code)
+{
+	bool closed;
+	char *text = raw_ex(d, false, req, 3000, &closed), *conn;
+	json_t *j;
+
+	if (status_of(text) != status)
+		fail_msg("%s\n-> %s", req, text);
+	if (responses(text) != 1)
+		fail_msg("%s\n-> more than one response: %s", req, text);
+	conn = header_of(text, "Connection");
+	assert_non_null(conn);
+	assert_string_equal(conn, "close");
+	free(conn);
+	assert_true(closed);
+	j = json_loads(body_of(text), 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(
+		json_object_get(j, "error"), "code")), code);
+	json_decref(j);
+	free(text);
+}
+
+static void test_ambiguous_framing_is_400_and_closes(void **state)
+{
+	struct bt_daemon *d = *state;
+	char *before = bt_snapshot(d), *after;
+
+	/* A smuggled request hides in the body one side reads as chunked. */
+	refused(d, "PUT /v1/instances/kvm_x HTTP/1.1\r\nHost: x\r\n"
+		"Content-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+		"PUT /v1/instances/kvm_y HTTP/1.1\r\n\r\n", 400, "bad_request");
+	refused(d, "PUT /v1/instances/kvm_x HTTP/1.1\r\nHost: x\r\n"
+		"Content-Length: 0\r\nContent-Length: 2\r\n\r\n{}", 400,
+		"bad_request");
+	refused(d, "PUT /v1/instances/kvm_x HTTP/1.1\r\nHost: x\r\n"
+		"Transfer-Encoding: gzip\r\n\r\n", 501, "not_implemented");
+	refused(d, "PUT /v1/instances/kvm_x HTTP/1.1\r\nHost: x\r\n"
+		"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", 501,
+		"not_implemented");
+	refused(d, "GET /healthz HTTP/1.1\r\n\r\n", 400, "bad_request");
+	refused(d, "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400,
+		"bad_request");
+	after = bt_snapshot(d);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+
+	/* What is well framed is served: chunked alone, one length twice, 1.0. */
+	{
+		char *text = raw(d, "PUT /v1/instances/kvm_c HTTP/1.1\r\nHost: x\r\n"
+				 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+				 "0\r\n\r\n");
+
+		assert_int_equal(status_of(text), 201);
+		free(text);
+		text = raw(d, "PUT /v1/instances/kvm_c HTTP/1.1\r\nHost: x\r\n"
+			   "Content-Length: 0\r\nContent-Length: 0\r\n"
+			   "Connection: close\r\n\r\n");
+		assert_int_equal(status_of(text), 200);
+		free(text);
+		text = raw(d, "GET /healthz HTTP/1.0\r\n\r\n");
+		assert_int_equal(status_of(text), 200);
+		free(text);
+	}
+}
+
+static void test_head_is_get_without_the_body(void **state)
+{
+	static const char *const paths[] = {
+		"/healthz", "/metrics", "/v1/resources", "/v1/instances",
+		"/v1/instances/kvm_a", "/v1/instances/kvm_a/vms", "/v1/policy",
+		"/v1/profiles", "/v1/profiles/base", "/v1/tokens", "/v1/events",
+	};
+	struct bt_daemon *d = *state;
+
+	expect(d, "PUT", "/v1/instances/kvm_a", NULL, 201);
+	expect(d, "PUT", "/v1/profiles/base", "{}", 201);
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		char req[256], *get, *head, *gt, *ht;
+
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n"
+			 "Connection: close\r\n\r\n", paths[i]);
+		get = raw(d, req);
+		snprintf(req, sizeof(req), "HEAD %s HTTP/1.1\r\nHost: x\r\n"
+			 "Connection: close\r\n\r\n", paths[i]);
+		head = raw(d, req);
+		if (status_of(head) != status_of(get) || status_of(head) == 405)
+			fail_msg("HEAD %s: %s\nGET: %.200s", paths[i], head, get);
+		gt = header_of(get, "Content-Type");
+		ht = header_of(head, "Content-Type");
+		assert_non_null(ht);
+		assert_string_equal(gt, ht);
+		assert_string_equal(body_of(head), "");
+		free(gt);
+		free(ht);
+		free(get);
+		free(head);
+	}
+}
+
+static void test_encoded_slash_never_reaches_another_route(void **state)
+{
+	struct bt_daemon *d = *state;
+	char *text;
+
+	expect(d, "PUT", "/v1/instances/kvm_b", NULL, 201);
+	text = raw(d, "PUT /v1/instances/kvm_b%2Fquota HTTP/1.1\r\nHost: x\r\n"
+		   "Content-Type: application/json\r\nContent-Length: 26\r\n"
+		   "Connection: close\r\n\r\n{\"quotas\": {\"vpids\": 9}}\r\n");
+	assert_int_equal(status_of(text), 400);
+	assert_non_null(strstr(body_of(text), "\"field\":\"name\""));
+	free(text);
+	text = raw(d, "GET /v1/instances/kvm_b%2fvms HTTP/1.1\r\nHost: x\r\n"
+		   "Connection: close\r\n\r\n");
+	assert_int_equal(status_of(text), 400);
+	free(text);
+	{
+		struct bt_resp r;
+
+		bt_get(d, "/v1/instances/kvm_b", &r);
+		assert_int_equal(r.status, 200);
+		assert_false(json_object_get(json_object_get(r.json, "desired"),
+					     "vpids"));
+		bt_resp_free(&r);
+	}
+}
+
+static void test_absolute_form_target_is_routed_on_its_path(void **state)
+{
+	struct bt_daemon *d = *state;
+	char *text;
+
+	text = raw(d, "GET http://brokerd.example/healthz HTTP/1.1\r\n"
+		   "Host: brokerd.example\r\nConnection: close\r\n\r\n");
+	assert_int_equal(status_of(text), 200);
+	assert_non_null(strstr(body_of(text), "\"ok\""));
+	free(text);
+	text = raw(d, "GET HTTP://brokerd.example:80/v1/instances?x=1 HTTP/1.1\r\n"
+		   "Host: brokerd.example\r\nConnection: close\r\n\r\n");
+	assert_int_equal(status_of(text), 200);
+	free(text);
+}
+
+static void test_if_match_takes_a_list_and_star(void **state)
+{
+	struct bt_daemon *d = *state;
+	const char *list[] = { "If-Match: \"77\", \"1\" , \"78\"", NULL };
+	const char *weak[] = { "If-Match: W/\"2\"", NULL };
+	const char *none[] = { "If-Match: \"77\", \"78\"", NULL };
+	const char *star[] = { "If-Match: *", NULL };
+	const char *q = "{\"quotas\": {\"vpids\": 4}}";
+	struct bt_resp r;
+	char tag[64];
+
+	/* * on what does not exist: 412, nothing declared. */
+	bt_http(d, "PUT", "/v1/instances/kvm_a", NULL, NULL, star, &r);
+	assert_int_equal(r.status, 412);
+	bt_resp_free(&r);
+	expect(d, "PUT", "/v1/instances/kvm_a", NULL, 201);
+	bt_get(d, "/v1/instances/kvm_a", &r);
+	snprintf(tag, sizeof(tag), "If-Match: \"77\", %s , \"78\"", r.etag);
+	bt_resp_free(&r);
+	list[0] = tag;
+	bt_http(d, "PUT", "/v1/instances/kvm_a/quota", "application/json", q,
+		none, &r);
+	assert_int_equal(r.status, 412);
+	bt_resp_free(&r);
+	bt_http(d, "PUT", "/v1/instances/kvm_a/quota", "application/json", q,
+		weak, &r);
+	assert_int_equal(r.status, 412);
+	bt_resp_free(&r);
+	bt_http(d, "PUT", "/v1/instances/kvm_a/quota", "application/json", q,
+		list, &r);
+	assert_int_equal(r.status, 200);
+	bt_resp_free(&r);
+	bt_http(d, "PUT", "/v1/instances/kvm_a/quota", "application/json", q,
+		star, &r);
+	assert_int_equal(r.status, 200);
+	bt_resp_free(&r);
+}
+
+static void test_lockout_429_says_when_to_retry(void **state)
+{
+	struct bt_daemon *d = *state;
+	const char *bad = "GET /v1/resources HTTP/1.1\r\nHost: x\r\n"
+		"Authorization: Bearer vac_0000000000000000_"
+		"0000000000000000000000000000000000000000000000000000000000000000"
+		"\r\nConnection: close\r\n\r\n";
+	bool closed;
+	char *text, *ra;
+
+	assert_int_equal(bt_stop(d), 0);
+	bt_write_file(d->config, "{\"auth_fail_max\": 2, \"auth_fail_window\": 60,"
+		      " \"auth_block\": 40}");
+	{
+		char listen[96];
+		const char *args[] = { listen, NULL };
+
+		snprintf(listen, sizeof(listen), "--listen=%s", d->tcp);
+		assert_int_equal(bt_start(d, args), 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		text = raw_ex(d, true, bad, 2000, &closed);
+		assert_int_equal(status_of(text), 401);
+		free(text);
+	}
+	text = raw_ex(d, true, bad, 2000, &closed);
+	assert_int_equal(status_of(text), 429);
+	ra = header_of(text, "Retry-After");
+	assert_non_null(ra);
+	assert_true(atoi(ra) >= 38 && atoi(ra) <= 40);
+	assert_non_null(strstr(body_of(text), "try again in"));
+	free(ra);
+	free(text);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, bt_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_token_file_others_can_read_refuses_start),
+		T(test_ambiguous_framing_is_400_and_closes),
+		T(test_head_is_get_without_the_body),
+		T(test_encoded_slash_never_reaches_another_route),
+		T(test_absolute_form_target_is_routed_on_its_path),
+		T(test_if_match_takes_a_list_and_star),
+		cmocka_unit_test_setup_teardown(test_lockout_429_says_when_to_retry,
+						setup_tcp, bt_teardown),
 		cmocka_unit_test(test_full_state_dir_is_503_and_loses_nothing),
 		cmocka_unit_test(test_full_audit_log_is_503_and_leaves_no_half_line),
 	};
 
-	(void)setup_tcp;
-	(void)responses;
-	(void)body_of;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
