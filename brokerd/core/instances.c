@@ -128,6 +128,7 @@ int broker_record_quotas(struct broker *b, const char *name,
 {
 	struct broker_backend *be = b->backend;
 	struct vac_quota undo[VAC_NR_RESOURCES];
+	int ret;
 
 	if (d) {
 		*next = *d;
@@ -137,7 +138,8 @@ int broker_record_quotas(struct broker *b, const char *name,
 	}
 	for (size_t i = 0; i < n; i++)
 		next->want.kind[q[i].kind] = (struct bj_u32){ q[i].quota, true };
-	if (!broker_store_put(&b->store, next, err))
+	ret = broker_store_put(&b->store, next, err);
+	if (!ret)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		undo[i] = (struct vac_quota){ q[i].kind,
@@ -145,5 +147,5 @@ int broker_record_quotas(struct broker *b, const char *name,
 	if (be->ops->quota_set(be, name, undo, n, true))
 		broker_log(LOG_ERR, "instance %s: cannot restore its quotas: %s",
 			   name, be->errmsg);
-	return -1;
+	return ret;
 }

@@ -28,7 +28,7 @@ json_t *broker_instance_json(const struct vac_instance_info *in,
 /*
  * Store @q, just set in the backend, as @name's desired quotas on top of
  * @d (its desired state, or NULL) into @next.  If the store fails, the
- * backend gets back the quotas @before showed, and -1 with @err set.
+ * backend gets back the quotas @before showed, and -errno with @err set.
  */
 int broker_record_quotas(struct broker *b, const char *name,
 			 const struct broker_inst *d, const struct vac_quota *q,

@@ -25,6 +25,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -56,6 +57,12 @@ void broker_audit_open(struct broker_req *req)
 			   strerror(-req->audit_err), req->method, req->url);
 }
 
+/*
+ * Appends to the log, so that one that fails half way (a full disk) can
+ * be cut back to where it began without cutting another request's line.
+ */
+static pthread_mutex_t append_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int write_all(int fd, const char *text, size_t len, off_t at)
 {
 	while (len) {
@@ -71,7 +78,14 @@ static int write_all(int fd, const char *text, size_t len, off_t at)
 		len -= r;
 		at += at < 0 ? 0 : r;
 	}
-	return fdatasync(fd) < 0 ? -errno : 0;
+	return 0;
+}
+
+static int write_sync(int fd, const char *text, size_t len, off_t at)
+{
+	int ret = write_all(fd, text, len, at);
+
+	return ret ? ret : fdatasync(fd) < 0 ? -errno : 0;
 }
 
 #define OUTCOME "\"outcome\":"
@@ -130,7 +144,7 @@ int broker_audit_begin(struct broker_req *req)
 {
 	_cleanup_free_ char *text = NULL;
 	char principal[80];
-	struct stat st;
+	struct stat st = { 0 };
 	size_t len;
 	off_t end;
 	int flags, ret;
@@ -138,10 +152,17 @@ int broker_audit_begin(struct broker_req *req)
 	text = line_of(req, 0, principal, sizeof(principal), &len);
 	if (!text)
 		ret = -ENOMEM;
-	else if (fstat(req->audit_fd, &st) < 0)
-		ret = -errno;
-	else
-		ret = write_all(req->audit_fd, text, len, -1);
+	else {
+		pthread_mutex_lock(&append_lock);
+		ret = fstat(req->audit_fd, &st) < 0 ? -errno :
+		      write_all(req->audit_fd, text, len, -1);
+		/* No half line left behind: the next one starts clean. */
+		if (ret && S_ISREG(st.st_mode))
+			(void)!ftruncate(req->audit_fd, st.st_size);
+		pthread_mutex_unlock(&append_lock);
+		if (!ret && fdatasync(req->audit_fd) < 0)
+			ret = -errno;
+	}
 	if (ret) {
 		broker_log(LOG_ERR, "audit log: %s: refusing %s %s by %s",
 			   strerror(-ret), req->method, req->url, principal);
@@ -179,9 +200,9 @@ int broker_audit_write(struct broker_req *req, unsigned int status)
 	text = line_of(req, status, principal, sizeof(principal), &len);
 	if (req->audit_at) {
 		snprintf(code, sizeof(code), "%3u", status);
-		ret = write_all(req->audit_fd, code, strlen(PENDING), req->audit_at);
+		ret = write_sync(req->audit_fd, code, strlen(PENDING), req->audit_at);
 	} else {
-		ret = text ? write_all(req->audit_fd, text, len, -1) : -ENOMEM;
+		ret = text ? write_sync(req->audit_fd, text, len, -1) : -ENOMEM;
 	}
 	if (!ret)
 		return 0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
- * The audit log: one JSON line per change attempt (every request but GET
- * and HEAD), allowed or denied, written and fdatasync'ed before the reply
+ * The audit log: one JSON line per change attempt (every request but GET,
+ * HEAD and a route flagged BROKER_ROUTE_NO_CHANGE), allowed or denied, written and fdatasync'ed before the reply
  * is queued.  The file is opened (O_APPEND) when the request arrives and
  * closed when it ends, so that it may be rotated by renaming it; a change
  * whose line cannot be opened, or written ahead of the change, is refused

@@ -143,18 +143,20 @@ static struct fail *fail_slot(struct broker_auth *a, const char *key, bool add)
 	return old;
 }
 
-bool broker_auth_blocked(struct broker_auth *a, const struct broker_req *req)
+unsigned int broker_auth_blocked(struct broker_auth *a,
+				 const struct broker_req *req)
 {
+	time_t now = mono();
+	unsigned int left;
 	char key[64];
 	struct fail *f;
-	bool blocked;
 
 	peer_key(req, key, sizeof(key));
 	pthread_mutex_lock(&a->lock);
 	f = fail_slot(a, key, false);
-	blocked = f && f->blocked_until > mono();
+	left = f && f->blocked_until > now ? f->blocked_until - now : 0;
 	pthread_mutex_unlock(&a->lock);
-	return blocked;
+	return left;
 }
 
 bool broker_auth_failed(struct broker_auth *a, const struct broker_req *req)

@@ -22,10 +22,12 @@ int broker_auth_authenticate(struct broker_req *req);
 /*
  * Failed authentication, counted per peer: after cfg.auth_fail_max within
  * cfg.auth_fail_window seconds, the peer is blocked for cfg.auth_block
- * seconds (429), valid token or not.  broker_auth_failed() counts one
- * and returns false (for the 401).
+ * seconds (429), valid token or not.  broker_auth_blocked() gives the
+ * seconds the block has left (0: not blocked), for Retry-After;
+ * broker_auth_failed() counts one and returns false (for the 401).
  */
-bool broker_auth_blocked(struct broker_auth *a, const struct broker_req *req);
+unsigned int broker_auth_blocked(struct broker_auth *a,
+				 const struct broker_req *req);
 bool broker_auth_failed(struct broker_auth *a, const struct broker_req *req);
 
 /* May @req->who change instance @name?  (Scope of a token.) */

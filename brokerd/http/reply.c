@@ -37,7 +37,12 @@ static const struct {
 	[BROKER_UNAVAILABLE]		= { "unavailable", 503 },
 	[BROKER_INTERNAL]		= { "internal", 500 },
 	[BROKER_TOO_MANY_REQUESTS]	= { "too_many_requests", 429 },
+	[BROKER_STORAGE_UNAVAILABLE]	= { "storage_unavailable", 503 },
+	[BROKER_NOT_IMPLEMENTED]	= { "not_implemented", 501 },
 };
+
+/* What a client is told to wait before it retries a refused write. */
+#define STORAGE_RETRY_S 30
 
 enum MHD_Result broker_reply(struct broker_req *req, unsigned int status,
 			     struct MHD_Response *resp)
@@ -52,6 +57,12 @@ enum MHD_Result broker_reply(struct broker_req *req, unsigned int status,
 	if (status == MHD_HTTP_UNAUTHORIZED)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer realm=\"brokerd\"");
+	if (req->close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	if (req->retry_after && (status == 503 || status == 429)) {
+		snprintf(etag, sizeof(etag), "%u", req->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, etag);
+	}
 	if (req->has_etag) {
 		snprintf(etag, sizeof(etag), "\"%llu\"",
 			 (unsigned long long)req->etag);
@@ -141,6 +152,28 @@ enum MHD_Result broker_reply_error(struct broker_req *req,
 				 err ? json_pack("{s:o}", "error", err) : NULL);
 }
 
+bool broker_storage_full(int ret)
+{
+	return ret == -ENOSPC || ret == -EDQUOT || ret == -EROFS || ret == -EIO;
+}
+
+enum MHD_Result broker_reply_write_failed(struct broker_req *req, int ret,
+					  const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!broker_storage_full(ret))
+		return broker_reply_error(req, BROKER_INTERNAL, NULL, "%s", msg);
+	req->retry_after = STORAGE_RETRY_S;
+	return broker_reply_error(req, BROKER_STORAGE_UNAVAILABLE, NULL,
+				  "%s; changes are refused until the disk takes "
+				  "them again, reads are served", msg);
+}
+
 enum MHD_Result broker_reply_no_content(struct broker_req *req)
 {
 	return broker_reply(req, MHD_HTTP_NO_CONTENT,
@@ -186,16 +219,36 @@ bool broker_body_empty(struct broker_req *req, enum MHD_Result *reply)
 	return false;
 }
 
+/*
+ * RFC 9110 §13.1.1: "*" matches any current representation; otherwise a
+ * list of entity tags, one of which must match, by strong comparison (a
+ * weak tag, W/"...", never does).
+ */
 bool broker_if_match_ok(struct broker_req *req, bool exists, uint64_t gen)
 {
 	const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
 						    MHD_HTTP_HEADER_IF_MATCH);
 	char tag[32];
+	size_t n;
 
 	if (!h)
 		return true;
-	if (!strcmp(h, "*"))
+	h += strspn(h, " \t");
+	if (*h == '*' && !h[1 + strspn(h + 1, " \t")])
 		return exists;
-	snprintf(tag, sizeof(tag), "\"%llu\"", (unsigned long long)gen);
-	return exists && !strcmp(h, tag);
+	if (!exists)
+		return false;
+	n = snprintf(tag, sizeof(tag), "\"%llu\"", (unsigned long long)gen);
+	for (const char *p = h; *p; ) {
+		size_t len;
+
+		p += strspn(p, " \t,");
+		len = strcspn(p, ",");
+		while (len && strchr(" \t", p[len - 1]))
+			len--;
+		if (len == n && !memcmp(p, tag, n))
+			return true;
+		p += strcspn(p, ",");
+	}
+	return false;
 }

@@ -23,6 +23,8 @@ enum broker_code {
 	BROKER_UNAVAILABLE,
 	BROKER_INTERNAL,
 	BROKER_TOO_MANY_REQUESTS,
+	BROKER_STORAGE_UNAVAILABLE,
+	BROKER_NOT_IMPLEMENTED,
 };
 
 /* Queue @resp with @status, counted by status; @resp is released. */
@@ -41,6 +43,19 @@ enum MHD_Result broker_reply_error(struct broker_req *req,
 				   enum broker_code code, const char *field,
 				   const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/*
+ * A write of the state directory or of the audit log failed with @ret
+ * (-errno): a disk that is full, over quota, read-only or failing
+ * (ENOSPC, EDQUOT, EROFS, EIO) is 503 storage_unavailable with a
+ * Retry-After, since the client may retry once the operator has made
+ * room; anything else is 500 internal.  The message is "@fmt: errno".
+ */
+enum MHD_Result broker_reply_write_failed(struct broker_req *req, int ret,
+					  const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Does -errno @ret say that the disk cannot take the write now? */
+bool broker_storage_full(int ret);
 
 /* 503: the backend cannot serve, and why. */
 enum MHD_Result broker_reply_unavailable(struct broker_req *req);

@@ -53,7 +53,9 @@ struct broker_req {
 	uint64_t *replies;		/* the server's, by status; atomic */
 	struct MHD_Connection *conn;
 	const char *method;
-	const char *url;
+	const char *url;	/* the raw path, routed on: not decoded */
+	char *raw_url;
+	bool close;		/* the connection closes after the reply */
 	struct broker_principal who;
 	const char *param;	/* the {name} of the route, if any */
 	char *body;		/* NUL-terminated */
@@ -66,6 +68,7 @@ struct broker_req {
 	int audit_fd;		/* open until the line is written */
 	int audit_err;		/* why it could not be opened or written */
 	off_t audit_at;		/* where the line's outcome is, once begun */
+	unsigned int retry_after;	/* s, on a 503 or 429 if not 0 */
 	bool has_etag;
 	uint64_t etag;		/* an instance's generation */
 	/* run when the request ends (for streams) */
@@ -85,6 +88,7 @@ enum broker_route_flags {
 	BROKER_ROUTE_OWN_LOCK = 2,	/* the handler takes the broker lock itself */
 	BROKER_ROUTE_SCOPED = 4,	/* changes instance {name}: a token's scope */
 	BROKER_ROUTE_UNSCOPED = 8,	/* only for tokens without a scope */
+	BROKER_ROUTE_NO_CHANGE = 16,	/* not GET, yet a read: not audited */
 };
 
 /*

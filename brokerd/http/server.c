@@ -16,6 +16,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "base/log.h"
@@ -115,6 +116,10 @@ static enum MHD_Result call(struct broker_req *req, const struct broker_route *r
 /* No change without its line in the audit log. */
 static enum MHD_Result audit_down(struct broker_req *req)
 {
+	if (broker_storage_full(req->audit_err))
+		return broker_reply_write_failed(req, req->audit_err,
+						 "the audit log cannot be written: %s",
+						 strerror(-req->audit_err));
 	return broker_reply_error(req, BROKER_UNAVAILABLE, NULL,
 				  "the audit log cannot be written (%s): changes are "
 				  "refused until it can; reads are served",
@@ -129,10 +134,12 @@ static enum MHD_Result dispatch(struct broker_http *h, struct broker_req *req)
 
 	if (req->audit && req->audit_fd < 0)
 		return audit_down(req);
-	if (broker_auth_blocked(h->auth, req))
+	req->retry_after = broker_auth_blocked(h->auth, req);
+	if (req->retry_after)
 		return broker_reply_error(req, BROKER_TOO_MANY_REQUESTS, NULL,
 					  "too many failed authentications from %s; "
-					  "try again later", req->who.peer);
+					  "try again in %u s", req->who.peer,
+					  req->retry_after);
 	/* A client certificate, unless a token is sent: that decides then. */
 	if (req->who.cert &&
 	    !MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
@@ -150,7 +157,9 @@ static enum MHD_Result dispatch(struct broker_http *h, struct broker_req *req)
 
 			if (!match(r->pattern, req->url, &param, &len))
 				continue;
-			if (strcmp(r->method, req->method)) {
+			/* HEAD: GET's headers without the body (MHD drops it). */
+			if (strcmp(r->method, req->method) &&
+			    (strcmp(req->method, "HEAD") || strcmp(r->method, "GET"))) {
 				snprintf(allow + strlen(allow),
 					 sizeof(allow) - strlen(allow), "%s%s",
 					 allow[0] ? ", " : "", r->method);
@@ -179,6 +188,25 @@ static enum MHD_Result dispatch(struct broker_http *h, struct broker_req *req)
 }
 
 /* ---- requests ---- */
+
+/* Is @method on @url a route that changes nothing (a dry run)? */
+static bool changes_nothing(struct broker_http *h, const char *method,
+			    const char *url)
+{
+	const char *param;
+	size_t len;
+
+	for (size_t t = 0; t < h->n_routes; t++)
+		for (size_t i = 0; i < h->routes[t]->n; i++) {
+			const struct broker_route *r = &h->routes[t]->route[i];
+
+			if ((r->flags & BROKER_ROUTE_NO_CHANGE) &&
+			    !strcmp(r->method, method) &&
+			    match(r->pattern, url, &param, &len))
+				return true;
+		}
+	return false;
+}
 
 static void principal_of(struct MHD_Connection *conn, struct listener *l,
 			 struct broker_principal *who)
@@ -212,6 +240,99 @@ static void principal_of(struct MHD_Connection *conn, struct listener *l,
 		who->gid = cred.gid;
 		who->pid = cred.pid;
 	}
+}
+
+/* Count the headers named @cls->name, and remember the last value. */
+struct header_count {
+	const char *name;
+	const char *value;
+	unsigned int n;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind,
+				    const char *key, const char *value)
+{
+	struct header_count *c = cls;
+
+	if (!strcasecmp(key, c->name)) {
+		c->n++;
+		c->value = value;
+	}
+	return MHD_YES;
+}
+
+/*
+ * What RFC 9112 asks of a server and libmicrohttpd 0.9.75 lets through:
+ * a request whose framing could be read two ways is refused and its
+ * connection closed (§6.1, §6.3: Transfer-Encoding with Content-Length,
+ * two different Content-Lengths), a transfer coding other than chunked
+ * is 501, an HTTP/1.1 request without Host is 400 (§3.2).  Answered
+ * here, before any body is read: true when it was.
+ */
+static bool framing_refused(struct broker_req *req, const char *version,
+			    enum MHD_Result *ret)
+{
+	struct header_count te = { .name = MHD_HTTP_HEADER_TRANSFER_ENCODING },
+			    cl = { .name = MHD_HTTP_HEADER_CONTENT_LENGTH },
+			    host = { .name = MHD_HTTP_HEADER_HOST };
+	bool differ = false;
+
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, count_header, &te);
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, count_header, &cl);
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, count_header, &host);
+	if (cl.n > 1) {
+		const char *first = MHD_lookup_connection_value(req->conn,
+				MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+		differ = !first || strcmp(first, cl.value);
+	}
+	req->close = true;
+	if (te.n && cl.n)
+		*ret = broker_reply_error(req, BROKER_BAD_REQUEST, NULL,
+					  "Transfer-Encoding and Content-Length "
+					  "together: the body's length is ambiguous");
+	else if (differ)
+		*ret = broker_reply_error(req, BROKER_BAD_REQUEST, NULL,
+					  "Content-Length given twice with "
+					  "different values");
+	else if (te.n && (te.n > 1 || strcasecmp(te.value, "chunked")))
+		*ret = broker_reply_error(req, BROKER_NOT_IMPLEMENTED, NULL,
+					  "the only transfer coding served is chunked");
+	else if (!host.n && !strcmp(version, MHD_HTTP_VERSION_1_1))
+		*ret = broker_reply_error(req, BROKER_BAD_REQUEST, NULL,
+					  "an HTTP/1.1 request needs a Host header");
+	else if (host.n > 1)
+		*ret = broker_reply_error(req, BROKER_BAD_REQUEST, NULL,
+					  "Host given twice");
+	else
+		return req->close = false;
+	return true;
+}
+
+/*
+ * The request target as the client sent it, for routing: libmicrohttpd
+ * hands the handler a percent-decoded path, in which an encoded "/"
+ * (kvm_b%2Fquota) would be a separator.  On the raw path it stays part
+ * of a name, which then is not one.  The absolute form
+ * (http://host/path, RFC 9112 §3.2.2) is routed on its path; the query
+ * is not part of a route.
+ */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct broker_req *req = calloc(1, sizeof(*req));
+	const char *p = uri;
+	size_t n;
+
+	if (!req)
+		return NULL;
+	req->audit_fd = -1;
+	if (!strncasecmp(p, "http://", 7) || !strncasecmp(p, "https://", 8)) {
+		p = strchr(p, ':') + 3;
+		p += strcspn(p, "/?#");
+	}
+	n = strcspn(p, "?#");
+	req->raw_url = n && *p == '/' ? strndup(p, n) : strdup("/");
+	return req;
 }
 
 static enum MHD_Result too_large(struct broker_req *req)
@@ -251,24 +372,25 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
 	struct listener *l = cls;
 	struct broker_http *h = l->h;
 	struct broker_req *req = *con_cls;
+	enum MHD_Result ret;
 	const char *cl;
 
-	if (!req) {
-		req = calloc(1, sizeof(*req));
-		if (!req)
-			return MHD_NO;
+	if (!req || !req->method) {
+		if (!req || !req->raw_url)
+			return MHD_NO;	/* out of memory in on_uri() */
 		req->b = h->b;
 		req->tokens = h->tokens;
 		req->replies = h->replies;
 		req->conn = conn;
 		req->method = method;
-		req->url = url;
-		req->audit_fd = -1;
+		req->url = req->raw_url;
 		principal_of(conn, l, &req->who);
-		*con_cls = req;
-		req->audit = broker_audit_is_change(method);
+		req->audit = broker_audit_is_change(method) &&
+			     !changes_nothing(h, method, req->url);
 		if (req->audit)
 			broker_audit_open(req);
+		if (framing_refused(req, version, &ret))
+			return ret;
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						 MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > h->b->cfg.limits.body_max.v)
@@ -301,6 +423,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 		close(req->audit_fd);
 	free(req->body);
 	free((char *)req->param);
+	free(req->raw_url);
 	free(req);
 	*con_cls = NULL;
 }
@@ -408,6 +531,7 @@ static int start_one(struct listener *l, struct broker_err *err)
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 				(size_t)lim->connection_memory.v,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+				MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
 				MHD_OPTION_END);
 	if (!l->d) {
 		broker_err_set(err, l->tls ? "tls_cert" : NULL,

@@ -244,6 +244,33 @@ static int load_one(json_t *o, struct broker_token *t, struct broker_err *err)
 	return insts ? scope_parse(insts, t, "instances", err) : 0;
 }
 
+/*
+ * Like sshd with a private key: a token file that another user could
+ * read or write (its salts and hashes, or a token of their own making)
+ * is refused, not loaded and not repaired behind the operator's back.
+ */
+static int mode_ok(int dirfd, struct broker_err *err)
+{
+	struct stat st;
+
+	/* What it names, if a link; anything else bj_load_file() explains. */
+	if (fstatat(dirfd, BROKER_TOKENS_FILE, &st, 0) < 0)
+		return errno == ENOENT ? -ENOENT : 0;
+	if (st.st_uid != geteuid()) {
+		broker_err_set(err, NULL, "owned by uid %u, not by brokerd's uid %u; "
+			       "chown it to %u", (unsigned int)st.st_uid,
+			       (unsigned int)geteuid(), (unsigned int)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & 077) {
+		broker_err_set(err, NULL, "mode %04o is too open: others could read "
+			       "or replace the token hashes; chmod 600 it",
+			       (unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
 static int load(struct broker_tokens *a, struct broker_err *err)
 {
 	_cleanup_json_ json_t *doc = NULL;
@@ -252,10 +279,13 @@ static int load(struct broker_tokens *a, struct broker_err *err)
 	size_t i;
 	int ret;
 
-	ret = bj_load_file(a->dirfd, BROKER_TOKENS_FILE, TOKENS_MAX_BYTES, &doc,
-			   &why);
+	ret = mode_ok(a->dirfd, &why);
 	if (ret == -ENOENT)
 		return 0;
+	if (ret)
+		goto fail;
+	ret = bj_load_file(a->dirfd, BROKER_TOKENS_FILE, TOKENS_MAX_BYTES, &doc,
+			   &why);
 	if (ret)
 		goto fail;
 	l = json_object_get(doc, "tokens");
@@ -332,9 +362,13 @@ static int create(struct broker_tokens *a, struct broker_token *t, char *text,
 
 	ret = broker_grow(&a->tokens, &a->cap, a->n, sizeof(*a->tokens),
 			  TOKENS_MAX);
+	if (ret == -ENOSPC) {
+		/* The table is full, not the disk: -EUSERS tells them apart. */
+		broker_err_set(err, NULL, "at most %d tokens", TOKENS_MAX);
+		return -EUSERS;
+	}
 	if (ret) {
-		broker_err_set(err, NULL, ret == -ENOSPC ?
-			       "at most %d tokens" : "out of memory", TOKENS_MAX);
+		broker_err_set(err, NULL, "out of memory");
 		return ret;
 	}
 	do {

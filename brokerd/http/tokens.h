@@ -65,8 +65,9 @@ int broker_tokens_parse(const char *text, size_t len, struct broker_token *tok,
 /*
  * Create @tok (its id set): into the store and the file, its view with
  * the secret token as "token" into *@view (NULL: out of memory).  The
- * store owns tok->insts on success; -ENOSPC at the limit, another -errno
- * if the file cannot be written; nothing changes then.
+ * store owns tok->insts on success; -EUSERS at the limit, another -errno
+ * (-ENOSPC for a full disk) if the file cannot be written; nothing
+ * changes then.
  */
 int broker_tokens_create(struct broker_tokens *t, struct broker_token *tok,
 			 json_t **view, struct broker_err *err);

@@ -90,6 +90,18 @@ static enum MHD_Result events_get(struct broker_req *req)
 	struct stream *c;
 	int ret;
 
+	if (!strcmp(req->method, "HEAD")) {
+		/* The stream's headers; no subscription, no slot taken. */
+		resp = MHD_create_response_from_buffer(0, NULL,
+						       MHD_RESPMEM_PERSISTENT);
+		if (resp) {
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+						"text/event-stream");
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+						"no-cache");
+		}
+		return broker_reply(req, MHD_HTTP_OK, resp);
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return MHD_NO;

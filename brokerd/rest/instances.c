@@ -199,13 +199,16 @@ static enum MHD_Result instance_put(struct broker_req *req)
 		struct broker_inst next = { 0 };
 
 		snprintf(next.name, sizeof(next.name), "%s", req->param);
-		if (broker_store_put(&b->store, &next, &err)) {
+		ret = broker_store_put(&b->store, &next, &err);
+		if (ret) {
 			if (created)
 				be->ops->remove(be, req->param);
 			broker_log(LOG_ERR, "declare %s: %s", req->param, err.msg);
-			return broker_reply_error(req, BROKER_INTERNAL, NULL,
-						  "cannot record the desired state: %s",
-						  err.msg);
+			if (ret == -ENOSPC && b->store.n >= VAC_MAX_INSTANCES)
+				return broker_reply_error(req, BROKER_CONFLICT, NULL,
+							  "%s", err.msg);
+			return broker_reply_write_failed(req, ret,
+				"cannot record the desired state: %s", err.msg);
 		}
 		broker_log(LOG_INFO, "instance %s declared (generation %llu) by %s",
 			   req->param, (unsigned long long)next.generation,
@@ -236,13 +239,13 @@ static enum MHD_Result instance_delete(struct broker_req *req)
 		if (ret && ret != -ENOENT)
 			return broker_rest_backend_error(req, ret, NULL);
 	}
-	if (d && broker_store_del(&b->store, req->param, &err)) {
+	ret = d ? broker_store_del(&b->store, req->param, &err) : 0;
+	if (ret) {
 		/* Still desired: the next reconciliation declares it again. */
 		broker_log(LOG_ERR, "delete %s: %s", req->param, err.msg);
 		broker_reconcile(b);
-		return broker_reply_error(req, BROKER_INTERNAL, NULL,
-					  "cannot record the desired state: %s",
-					  err.msg);
+		return broker_reply_write_failed(req, ret,
+			"cannot record the desired state: %s", err.msg);
 	}
 	broker_log(LOG_INFO, "instance %s deleted by %s", req->param,
 		   who(req, by, sizeof(by)));
@@ -305,12 +308,12 @@ static enum MHD_Result quota_put(struct broker_req *req)
 		return broker_rest_backend_error(req, ret, be->err_kind >= 0 ? field : NULL);
 	}
 	quotas_text(text, sizeof(text), q, n);
-	if (broker_record_quotas(b, req->param, d, q, n, &in, &next, &err)) {
+	ret = broker_record_quotas(b, req->param, d, q, n, &in, &next, &err);
+	if (ret) {
 		broker_log(LOG_ERR, "instance %s: quotas %s: %s", req->param,
 			   text, err.msg);
-		return broker_reply_error(req, BROKER_INTERNAL, NULL,
-					  "cannot record the desired state: %s",
-					  err.msg);
+		return broker_reply_write_failed(req, ret,
+			"cannot record the desired state: %s", err.msg);
 	}
 	broker_log(LOG_INFO, "instance %s: quotas %s%s (generation %llu) by %s",
 		   req->param, text, body.force.v ? " forced" : "",

@@ -134,8 +134,8 @@ static enum MHD_Result policy_put(struct broker_req *req)
 		broker_view_free(&v);
 		vacp_policy_free(pol);
 		broker_log(LOG_ERR, "policy: %s", err.msg);
-		return broker_reply_error(req, BROKER_INTERNAL, NULL,
-					  "cannot record the policy: %s", err.msg);
+		return broker_reply_write_failed(req, ret,
+			"cannot record the policy: %s", err.msg);
 	}
 	broker_log(LOG_INFO, "policy: generation %llu stored; %zu steps",
 		   (unsigned long long)p->generation, plan->n_steps);
@@ -146,6 +146,7 @@ static enum MHD_Result policy_delete(struct broker_req *req)
 {
 	struct broker_policy *p = req->b->policy;
 	struct broker_err err = { 0 };
+	int ret;
 
 	if (!broker_rest_unscoped(req, "the policy"))
 		return MHD_YES;
@@ -153,11 +154,11 @@ static enum MHD_Result policy_delete(struct broker_req *req)
 		return policy_precondition(req);
 	if (!p->doc)
 		return broker_reply_no_content(req);
-	if (broker_policy_commit(req->b, NULL, NULL, &err)) {
+	ret = broker_policy_commit(req->b, NULL, NULL, &err);
+	if (ret) {
 		broker_log(LOG_ERR, "policy: %s", err.msg);
-		return broker_reply_error(req, BROKER_INTERNAL, NULL,
-					  "cannot record the policy's removal: %s",
-					  err.msg);
+		return broker_reply_write_failed(req, ret,
+			"cannot record the policy's removal: %s", err.msg);
 	}
 	broker_log(LOG_INFO, "policy: deleted (generation %llu); quotas stay",
 		   (unsigned long long)p->generation);
@@ -232,8 +233,9 @@ static const struct broker_route policy_routes[] = {
 	{ "PUT",    "/v1/policy",       policy_put, BROKER_ROUTE_BACKEND,
 	  BROKER_ROLE_ADMIN },
 	{ "DELETE", "/v1/policy",       policy_delete, 0, BROKER_ROLE_ADMIN },
-	{ "POST",   "/v1/policy/plan",  policy_plan, BROKER_ROUTE_BACKEND,
-	  BROKER_ROLE_VIEWER },
+	/* A dry run: served, and not audited, while the disk is full. */
+	{ "POST",   "/v1/policy/plan",  policy_plan,
+	  BROKER_ROUTE_BACKEND | BROKER_ROUTE_NO_CHANGE, BROKER_ROLE_VIEWER },
 	{ "POST",   "/v1/policy/apply", policy_apply, BROKER_ROUTE_BACKEND,
 	  BROKER_ROLE_ADMIN },
 };

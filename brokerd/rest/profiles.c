@@ -86,6 +86,7 @@ static enum MHD_Result profile_put(struct broker_req *req)
 	struct broker_err err = { 0 };
 	struct vacp_err perr;
 	json_t *stored;
+	bool created;
 	int ret;
 
 	if (!broker_rest_unscoped(req, "profiles"))
@@ -99,6 +100,7 @@ static enum MHD_Result profile_put(struct broker_req *req)
 		return MHD_NO;
 	if (ret)
 		return broker_rest_invalid(req, "profile", &perr);
+	created = !json_object_get(p->profiles, req->param);
 	stored = broker_profile_stored(pr);
 	vacp_profile_free(pr);
 	next = json_deep_copy(p->profiles);
@@ -108,13 +110,15 @@ static enum MHD_Result profile_put(struct broker_req *req)
 		return broker_reply_error(req, BROKER_CONFLICT, NULL,
 					  "too many profiles (at most %d)",
 					  PROFILES_MAX);
-	if (broker_profiles_commit(req->b, next, p->applied, &err)) {
+	ret = broker_profiles_commit(req->b, next, p->applied, &err);
+	if (ret) {
 		broker_log(LOG_ERR, "profile %s: %s", req->param, err.msg);
-		return broker_reply_error(req, BROKER_INTERNAL, NULL,
-					  "cannot record the profile: %s", err.msg);
+		return broker_reply_write_failed(req, ret,
+			"cannot record the profile: %s", err.msg);
 	}
-	broker_log(LOG_INFO, "profile %s stored", req->param);
-	return broker_reply_json(req, MHD_HTTP_OK,
+	broker_log(LOG_INFO, "profile %s %s", req->param,
+		   created ? "created" : "replaced");
+	return broker_reply_json(req, created ? MHD_HTTP_CREATED : MHD_HTTP_OK,
 		profile_reply(req->param, json_object_get(p->profiles, req->param)));
 }
 
@@ -123,6 +127,7 @@ static enum MHD_Result profile_delete(struct broker_req *req)
 	struct broker_profiles *p = req->b->profiles;
 	_cleanup_json_ json_t *next = NULL;
 	struct broker_err err = { 0 };
+	int ret;
 
 	if (!broker_rest_unscoped(req, "profiles"))
 		return MHD_YES;
@@ -131,11 +136,11 @@ static enum MHD_Result profile_delete(struct broker_req *req)
 	next = json_deep_copy(p->profiles);
 	if (!next || json_object_del(next, req->param))
 		return MHD_NO;
-	if (broker_profiles_commit(req->b, next, p->applied, &err)) {
+	ret = broker_profiles_commit(req->b, next, p->applied, &err);
+	if (ret) {
 		broker_log(LOG_ERR, "profile %s: %s", req->param, err.msg);
-		return broker_reply_error(req, BROKER_INTERNAL, NULL,
-					  "cannot record the profile's removal: %s",
-					  err.msg);
+		return broker_reply_write_failed(req, ret,
+			"cannot record the profile's removal: %s", err.msg);
 	}
 	broker_log(LOG_INFO, "profile %s deleted", req->param);
 	return broker_reply_no_content(req);
@@ -192,10 +197,10 @@ static enum MHD_Result profile_quotas(struct broker_req *req,
 					  be->err_kind >= 0 ? "quotas" : NULL,
 					  "the profile's quotas: %s",
 					  be->errmsg[0] ? be->errmsg : strerror(-ret));
-	if (broker_record_quotas(b, req->param, d, q, n, &in, &next, &err))
-		return broker_reply_error(req, BROKER_INTERNAL, NULL,
-					  "cannot record the desired state: %s",
-					  err.msg);
+	ret = broker_record_quotas(b, req->param, d, q, n, &in, &next, &err);
+	if (ret)
+		return broker_reply_write_failed(req, ret,
+			"cannot record the desired state: %s", err.msg);
 	*done = true;
 	return MHD_YES;
 }
@@ -212,6 +217,7 @@ static enum MHD_Result instance_profile_post(struct broker_req *req)
 	enum MHD_Result r;
 	json_t *stored;
 	bool done;
+	int ret;
 
 	if (!broker_req_is_json(req))
 		return broker_reply_error(req, BROKER_UNSUPPORTED_MEDIA_TYPE, NULL,
@@ -239,15 +245,16 @@ static enum MHD_Result instance_profile_post(struct broker_req *req)
 			"profile", body.profile,
 			"params", json_object_get(stored, "params")));
 	vacp_profile_free(pr);
-	if (!report || !applied ||
-	    broker_profiles_commit(b, p->profiles, applied, &err)) {
+	ret = report && applied ?
+	      broker_profiles_commit(b, p->profiles, applied, &err) : -ENOMEM;
+	if (ret) {
 		broker_log(LOG_ERR, "profile %s on %s: %s", body.profile,
 			   req->param, err.msg);
 		broker_reconcile(b);
-		return broker_reply_error(req, BROKER_INTERNAL, NULL,
-					  "profile %s on instance %s: quotas set, but %s",
-					  body.profile, req->param,
-					  err.msg[0] ? err.msg : "out of memory");
+		return broker_reply_write_failed(req, ret,
+			"profile %s on instance %s: quotas set, but %s",
+			body.profile, req->param,
+			err.msg[0] ? err.msg : "out of memory");
 	}
 	broker_log(LOG_INFO, "profile %s applied to instance %s", body.profile,
 		   req->param);

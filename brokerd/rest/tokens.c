@@ -36,12 +36,12 @@ static enum MHD_Result tokens_post(struct broker_req *req)
 	ret = broker_tokens_create(req->tokens, &t, &view, &err);
 	if (ret) {
 		free(t.insts);
-		if (ret == -ENOSPC)
+		if (ret == -EUSERS)
 			return broker_reply_error(req, BROKER_CONFLICT, NULL, "%s",
 						  err.msg);
 		broker_log(LOG_ERR, "creating token %s: %s", t.name, err.msg);
-		return broker_reply_error(req, BROKER_INTERNAL, NULL, "%s",
-					  err.msg);
+		return broker_reply_write_failed(req, ret, "cannot record the "
+						 "token: %s", err.msg);
 	}
 	broker_log(LOG_NOTICE, "token %s (%s, %s) created", t.id, t.name,
 		   broker_role_name(t.role));
@@ -58,7 +58,8 @@ static enum MHD_Result token_delete(struct broker_req *req)
 					  "no token %s", req->param);
 	if (ret) {
 		broker_log(LOG_ERR, "revoking token %s: %s", req->param, err.msg);
-		return broker_reply_error(req, BROKER_INTERNAL, NULL, "%s", err.msg);
+		return broker_reply_write_failed(req, ret, "cannot record the "
+						 "revocation: %s", err.msg);
 	}
 	broker_log(LOG_NOTICE, "token %s revoked", req->param);
 	return broker_reply_no_content(req);

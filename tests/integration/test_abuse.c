@@ -477,7 +477,8 @@ static void test_malformed_json_everywhere(void **state)
 				fail_msg("%s %s with %s: %ld %s", endpoints[e][0],
 					 endpoints[e][1], sh->what, r.status, r.body);
 			bt_resp_free(&r);
-			n++;
+			/* The plan is a dry run: not a change, not audited. */
+			n += strcmp(endpoints[e][1], "/v1/policy/plan") != 0;
 		}
 	}
 	free(deep_arrays);
@@ -485,7 +486,7 @@ static void test_malformed_json_everywhere(void **state)
 	free(deep_quotas);
 	unharmed();
 
-	/* Each attempt has its line, with its outcome. */
+	/* Each attempt at a change has its line, with its outcome. */
 	snprintf(path, sizeof(path), "%s/audit.log", a.d->state);
 	log = bt_read_file(path);
 	assert_non_null(log);
@@ -522,7 +523,7 @@ static long status_of(const char *method, const char *path, const char *body,
 			NULL, &r);
 	}
 	if (r.status == 503) {
-		bt_assert_error(&r, 503, "unavailable", NULL);
+		bt_assert_error(&r, 503, "storage_unavailable", NULL);
 		if (!strstr(r.body, "audit log") || !strstr(r.body, "No space left"))
 			fail_msg("503 without the reason: %s", r.body);
 	}
@@ -620,13 +621,15 @@ static void test_client_text_cannot_forge_log_lines(void **state)
 	assert_non_null(log);
 	assert_int_equal(lines_starting(log, "brokerd: notice: FORGED"), 0);
 	assert_int_equal(lines_starting(log, "FORGED"), 0);
-	/* Logged, escaped: by the debug line and by the audit error. */
-	if (!strstr(log, "GET /x\\nbrokerd: notice: FORGED: 404") ||
-	    !strstr(log, "PUT /x\\nbrokerd: notice: FORGED by uid:0 (404) is not recorded"))
-		fail_msg("the requests are not logged escaped:\n%s", log);
-	if (!strstr(log, "GET /y\\\\nz\\r\\x1b[2J\\xc2\\x9b\\xff\\xe2\\x80\\xa8\xc3\xa9: "))
-		fail_msg("backslash, CR, ESC, C1, non-UTF-8, U+2028 not escaped "
-			 "(or U+00E9 escaped):\n%s", log);
+	/*
+	 * Logged as sent, by the debug line and by the audit error: the path
+	 * is the raw request target (routing is on it), still encoded.
+	 */
+	if (!strstr(log, "GET /x%0Abrokerd:%20notice:%20FORGED: 404") ||
+	    !strstr(log, "PUT /x%0Abrokerd:%20notice:%20FORGED by uid:0 (404) is not recorded"))
+		fail_msg("the requests are not logged as sent:\n%s", log);
+	if (!strstr(log, "GET /y%5Cnz%0D%1B%5B2J%C2%9B%FF%E2%80%A8%C3%A9: "))
+		fail_msg("the odd path is not logged as sent:\n%s", log);
 	free(log);
 }
 

@@ -127,7 +127,7 @@ static const struct {
 	{ "PUT", "/v1/policy", POL,			{ U, U, U, U, 403, 403, 403, 200 } },
 	{ "POST", "/v1/policy/apply", NULL,		{ U, U, U, U, 403, 403, 403, 200 } },
 	{ "DELETE", "/v1/policy", NULL,			{ U, U, U, U, 403, 403, 403, 204 } },
-	{ "PUT", "/v1/profiles/canary", PROF,		{ U, U, U, U, 403, 403, 403, 200 } },
+	{ "PUT", "/v1/profiles/canary", PROF,		{ U, U, U, U, 403, 403, 403, 201 } },
 	{ "GET", "/v1/profiles", NULL,			{ U, U, U, U, 200, 200, 200, 200 } },
 	{ "GET", "/v1/profiles/canary", NULL,		{ U, U, U, U, 200, 200, 200, 200 } },
 	{ "POST", "/v1/instances/kvm_a/profile", APPLY,	{ U, U, U, U, 403, 200, 403, 200 } },

@@ -454,12 +454,14 @@ static void test_profiles_are_stored_listed_and_deleted(void **state)
 	j = call(d, "GET", "/v1/profiles", NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(j, "profiles")), 0);
 	json_decref(j);
-	j = call(d, "PUT", "/v1/profiles/canary", CANARY, 200);
+	j = call(d, "PUT", "/v1/profiles/canary", CANARY, 201);
 	assert_string_equal(json_string_value(json_object_get(j, "name")), "canary");
 	assert_int_equal(BT_INT(j, "quotas", "vpids"), 10);
 	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "params"),
 							      "nx_huge_pages")), "N");
 	json_decref(j);
+	json_decref(call(d, "PUT", "/v1/profiles/base", "{}", 201));
+	/* Replacing one is not creating it. */
 	json_decref(call(d, "PUT", "/v1/profiles/base", "{}", 200));
 	j = call(d, "GET", "/v1/profiles", NULL, 200);
 	assert_int_equal(json_array_size(json_object_get(j, "profiles")), 2);
@@ -502,7 +504,7 @@ static void test_invalid_profile_is_422_and_changes_nothing(void **state)
 	struct bt_resp r;
 	char *before, *after;
 
-	json_decref(call(d, "PUT", "/v1/profiles/canary", CANARY, 200));
+	json_decref(call(d, "PUT", "/v1/profiles/canary", CANARY, 201));
 	before = state_file(d, "profiles.json");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		bt_http(d, "PUT", "/v1/profiles/canary", "application/json",
@@ -528,7 +530,7 @@ static void test_profile_apply_reports_each_parameter(void **state)
 	param_file(d, "kvm_a", "nx_huge_pages", "Y\n", 0644);
 	param_file(d, "kvm_a", "tdp_mmu", "Y\n", 0444);
 	/* enable_pmu: no file, as for a module not loaded. */
-	json_decref(call(d, "PUT", "/v1/profiles/canary", CANARY, 200));
+	json_decref(call(d, "PUT", "/v1/profiles/canary", CANARY, 201));
 
 	/* Unknown profile, unknown instance, bad bodies: nothing changes. */
 	j = call(d, "POST", "/v1/instances/kvm_a/profile", "{\"profile\": \"nope\"}", 404);
@@ -587,7 +589,7 @@ static void test_profile_apply_reports_each_parameter(void **state)
 
 	/* A profile with runtime parameters only removes the old snippet. */
 	json_decref(call(d, "PUT", "/v1/profiles/quiet",
-			 "{\"params\": {\"halt_poll_ns\": \"7\"}}", 200));
+			 "{\"params\": {\"halt_poll_ns\": \"7\"}}", 201));
 	j = call(d, "POST", "/v1/instances/kvm_a/profile", "{\"profile\": \"quiet\"}", 200);
 	assert_true(json_is_null(json_object_get(j, "modprobe_file")));
 	assert_string_equal(status_of(j, "halt_poll_ns"), "applied");
@@ -607,7 +609,7 @@ static void test_profile_quotas_over_capacity_are_409(void **state)
 	param_file(d, "kvm_a", "halt_poll_ns", "1\n", 0644);
 	json_decref(call(d, "PUT", "/v1/profiles/big",
 			 "{\"quotas\": {\"vpids\": 101}, \"params\": {\"halt_poll_ns\": \"0\"}}",
-			 200));
+			 201));
 	j = call(d, "POST", "/v1/instances/kvm_a/profile", "{\"profile\": \"big\"}", 409);
 	json_decref(j);
 	/* All or nothing: the parameter was not written either. */
@@ -628,7 +630,7 @@ static void test_state_survives_a_restart_and_bad_files_stop_the_start(void **st
 	param_file(d, "kvm_a", "halt_poll_ns", "9\n", 0644);
 	json_decref(call(d, "PUT", "/v1/policy", EVEN, 200));
 	json_decref(call(d, "PUT", "/v1/profiles/quiet",
-			 "{\"params\": {\"halt_poll_ns\": \"7\"}}", 200));
+			 "{\"params\": {\"halt_poll_ns\": \"7\"}}", 201));
 	json_decref(call(d, "POST", "/v1/instances/kvm_a/profile",
 			 "{\"profile\": \"quiet\"}", 200));
 	assert_int_equal(bt_stop(d), 0);
