@@ -64,14 +64,29 @@ static const struct bj_field inst_fields[] = {
 	{ NULL }
 };
 
+static const char *inst_name(const void *store, uint16_t entry)
+{
+	return ((const struct broker_store *)store)->insts[entry - 1].name;
+}
+
 static int append(struct broker_store *s, const struct broker_inst *inst)
 {
 	int ret = broker_grow(&s->insts, &s->cap, s->n, sizeof(*inst),
 			      VAC_MAX_INSTANCES);
 
-	if (!ret)
+	if (!ret) {
 		s->insts[s->n++] = *inst;
+		vac_name_index_add(&s->index, inst->name, s->n);
+	}
 	return ret;
+}
+
+/* After a move in insts[]: every entry again where it now is. */
+static void reindex(struct broker_store *s)
+{
+	vac_name_index_clear(&s->index);
+	for (size_t i = 0; i < s->n; i++)
+		vac_name_index_add(&s->index, s->insts[i].name, i + 1);
 }
 
 static int load(struct broker_store *s, struct broker_err *err)
@@ -114,11 +129,13 @@ static int load(struct broker_store *s, struct broker_err *err)
 		memcpy(inst.name, fi.name, sizeof(inst.name));
 		inst.generation = fi.generation.v;
 		inst.want = fi.quotas;
+		inst.dirty = true;
 		ret = append(s, &inst);
 		if (ret) {
 			broker_err_set(err, where, "%s", strerror(-ret));
 			return ret;
 		}
+		s->ndirty++;
 	}
 	s->generation = top.generation.v;
 	return 0;
@@ -154,6 +171,10 @@ int broker_store_open(struct broker_store *s, const char *dir,
 			       strerror(-ret));
 		return ret;
 	}
+	if (vac_name_index_init(&s->index, inst_name, s)) {
+		broker_err_set(err, NULL, "state directory %s: out of memory", dir);
+		return -ENOMEM;
+	}
 	s->dirfd = fd;
 	ret = load(s, &why);
 	if (ret) {
@@ -174,6 +195,7 @@ void broker_store_close(struct broker_store *s)
 	if (s->dirfd >= 0)
 		close(s->dirfd);
 	free(s->insts);
+	vac_name_index_fini(&s->index);
 	s->insts = NULL;
 	s->n = s->cap = 0;
 	s->dirfd = -1;
@@ -182,10 +204,27 @@ void broker_store_close(struct broker_store *s)
 struct broker_inst *broker_store_find(struct broker_store *s,
 				      const char *name)
 {
+	uint16_t entry;
+
+	if (!s->index.bucket)
+		return NULL;
+	entry = vac_name_index_find(&s->index, name);
+	return entry ? &s->insts[entry - 1] : NULL;
+}
+
+void broker_store_mark(struct broker_store *s, struct broker_inst *d)
+{
+	if (d && !d->dirty) {
+		d->dirty = true;
+		s->ndirty++;
+	}
+}
+
+void broker_store_mark_all(struct broker_store *s)
+{
 	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->insts[i].name, name))
-			return &s->insts[i];
-	return NULL;
+		s->insts[i].dirty = true;
+	s->ndirty = s->n;
 }
 
 static json_t *quotas_json(const struct broker_quotas *q)
@@ -307,9 +346,11 @@ int broker_store_put(struct broker_store *s, struct broker_inst *inst,
 {
 	struct broker_inst *old = broker_store_find(s, inst->name);
 	struct broker_inst keep, next = *inst;
+	bool was_dirty = old && old->dirty;
 	int ret;
 
 	next.generation = s->generation + 1;
+	next.dirty = true;
 	if (old) {
 		keep = *old;
 		*old = next;
@@ -328,9 +369,10 @@ int broker_store_put(struct broker_store *s, struct broker_inst *inst,
 		if (old)
 			*old = keep;
 		else
-			s->n--;
+			vac_name_index_del(&s->index, s->insts[--s->n].name);
 		return ret;
 	}
+	s->ndirty += !was_dirty;
 	inst->generation = next.generation;
 	return 0;
 }
@@ -349,14 +391,18 @@ int broker_store_del(struct broker_store *s, const char *name,
 	i = old - s->insts;
 	memmove(old, old + 1, (s->n - i - 1) * sizeof(*old));
 	s->n--;
+	reindex(s);
 	ret = save(s, err);
 	if (ret) {
 		memmove(&s->insts[i + 1], &s->insts[i],
 			(s->n - i) * sizeof(*old));
 		s->insts[i] = keep;
 		s->n++;
+		reindex(s);
+		return ret;
 	}
-	return ret;
+	s->ndirty -= keep.dirty;
+	return 0;
 }
 
 /* ---- the other state files: versioned JSON objects ---- */

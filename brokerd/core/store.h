@@ -9,6 +9,7 @@
 #define BROKER_STORE_H
 
 #include "base/base.h"
+#include "vac_core.h"		/* struct vac_name_index */
 
 #define BROKER_REASON_LEN 256	/* as struct broker_backend.errmsg */
 
@@ -19,6 +20,7 @@ struct broker_inst {
 	/* runtime, from the last reconciliation; "" when applied */
 	char unapplied[VAC_NR_RESOURCES][BROKER_REASON_LEN];
 	char undeclared[BROKER_REASON_LEN];
+	bool dirty;			/* for the next reconciliation */
 };
 
 struct broker_store {
@@ -27,6 +29,8 @@ struct broker_store {
 	uint64_t generation;		/* the last one handed out */
 	struct broker_inst *insts;
 	size_t n, cap;
+	struct vac_name_index index;	/* insts by name, as index + 1 */
+	size_t ndirty;			/* insts with dirty set */
 };
 
 #define BROKER_STATE_FILE "desired.json"
@@ -41,6 +45,14 @@ void broker_store_close(struct broker_store *s);
 
 struct broker_inst *broker_store_find(struct broker_store *s,
 				      const char *name);
+
+/*
+ * @d (NULL: none) or every instance is to be looked at by the next
+ * reconciliation: its desired state changed, or what the backend has may
+ * have.  A change through broker_store_put() marks its instance itself.
+ */
+void broker_store_mark(struct broker_store *s, struct broker_inst *d);
+void broker_store_mark_all(struct broker_store *s);
 
 /*
  * Record @inst (replacing the instance of its name, or adding it) with
