@@ -173,6 +173,98 @@ int vac_core_capacities(const struct vac_hw *hw, const int param[VAC_NR_KINDS],
 	return 0;
 }
 
+/* ---- the name index ---- */
+
+/* FNV-1a of a name, folded onto the index's buckets. */
+static u32 name_bucket(const char *name)
+{
+	u32 h = 2166136261U;
+
+	while (*name) {
+		h ^= (u8)*name++;
+		h *= 16777619U;
+	}
+	return (h ^ h >> 16) & (VAC_NAME_INDEX - 1);
+}
+
+static u32 bucket_next(u32 b)
+{
+	return (b + 1) & (VAC_NAME_INDEX - 1);
+}
+
+/* The bucket holding @name, or the empty bucket where it would go. */
+static u32 index_lookup(const struct vac_name_index *ix, const char *name)
+{
+	u32 b = name_bucket(name);
+
+	while (ix->bucket[b] && strcmp(ix->name(ix->owner, ix->bucket[b]), name))
+		b = bucket_next(b);
+	return b;
+}
+
+int vac_name_index_init(struct vac_name_index *ix,
+			const char *(*name)(const void *owner, u16 entry),
+			const void *owner)
+{
+	ix->bucket = vac_zalloc(VAC_NAME_INDEX * sizeof(*ix->bucket));
+	ix->name = name;
+	ix->owner = owner;
+	return ix->bucket ? 0 : -ENOMEM;
+}
+
+void vac_name_index_fini(struct vac_name_index *ix)
+{
+	vac_free(ix->bucket);
+	ix->bucket = NULL;
+}
+
+u16 vac_name_index_find(const struct vac_name_index *ix, const char *name)
+{
+	return ix->bucket[index_lookup(ix, name)];
+}
+
+void vac_name_index_add(struct vac_name_index *ix, const char *name, u16 entry)
+{
+	ix->bucket[index_lookup(ix, name)] = entry;
+}
+
+/*
+ * Empty the bucket of @name and move later members of its cluster back
+ * where their home allows, so that no lookup stops short at the hole.
+ */
+void vac_name_index_del(struct vac_name_index *ix, const char *name)
+{
+	u32 b = index_lookup(ix, name), n = b, home;
+
+	if (!ix->bucket[b])
+		return;
+	ix->bucket[b] = 0;
+	for (;;) {
+		n = bucket_next(n);
+		if (!ix->bucket[n])
+			return;
+		home = name_bucket(ix->name(ix->owner, ix->bucket[n]));
+		/* It stays if its home lies cyclically in (b, n]. */
+		if (b <= n ? (b < home && home <= n) : (b < home || home <= n))
+			continue;
+		ix->bucket[b] = ix->bucket[n];
+		ix->bucket[n] = 0;
+		b = n;
+	}
+}
+
+void vac_name_index_clear(struct vac_name_index *ix)
+{
+	memset(ix->bucket, 0, VAC_NAME_INDEX * sizeof(*ix->bucket));
+}
+
+/* ---- the core and its instances ---- */
+
+static const char *inst_name(const void *core, u16 entry)
+{
+	return ((const struct vac_core *)core)->insts[entry - 1]->name;
+}
+
 int vac_core_init(struct vac_core *core, const u32 capacity[VAC_NR_KINDS])
 {
 	u32 first[VAC_NR_KINDS];
@@ -195,7 +287,8 @@ int vac_core_init_at(struct vac_core *core, const u32 capacity[VAC_NR_KINDS],
 	core->insts = vac_zalloc(VAC_MAX_INSTANCES * sizeof(*core->insts));
 	core->scratch = vac_zalloc(VAC_MAX_INSTANCES * sizeof(*core->scratch));
 	core->moves = vac_zalloc(VAC_MAX_INSTANCES * sizeof(*core->moves));
-	if (!core->insts || !core->scratch || !core->moves)
+	if (!core->insts || !core->scratch || !core->moves ||
+	    vac_name_index_init(&core->index, inst_name, core))
 		goto nomem;
 
 	for (k = 0; k < VAC_NR_KINDS; k++) {
@@ -232,6 +325,7 @@ void vac_core_fini(struct vac_core *core)
 	vac_free(core->insts);
 	vac_free(core->scratch);
 	vac_free(core->moves);
+	vac_name_index_fini(&core->index);
 	memset(core, 0, sizeof(*core));
 }
 
@@ -244,18 +338,9 @@ static void gen_bump(struct vac_core *core)
 
 struct vac_core_inst *vac_core_find(struct vac_core *core, const char *name)
 {
-	u32 i, seen = 0;
+	u16 v = vac_name_index_find(&core->index, name);
 
-	for (i = 0; i < VAC_MAX_INSTANCES && seen < core->ninsts; i++) {
-		struct vac_core_inst *inst = core->insts[i];
-
-		if (!inst)
-			continue;
-		if (!strcmp(inst->name, name))
-			return inst;
-		seen++;
-	}
-	return NULL;
+	return v ? core->insts[v - 1] : NULL;
 }
 
 struct vac_core_inst *vac_core_next(struct vac_core *core, u32 *pos)
@@ -294,6 +379,7 @@ int vac_core_inst_add(struct vac_core *core, const char *name,
 	strcpy(inst->name, name);
 	inst->slot = slot;
 	core->insts[slot] = inst;
+	vac_name_index_add(&core->index, name, slot + 1);
 	core->ninsts++;
 	gen_bump(core);
 	*out = inst;
@@ -308,6 +394,7 @@ int vac_core_inst_del(struct vac_core *core, struct vac_core_inst *inst)
 		return -EBUSY;
 	for (k = 0; k < VAC_NR_KINDS; k++)
 		core->kind[k].reserved -= inst->usage[k].quota;
+	vac_name_index_del(&core->index, inst->name);
 	core->insts[inst->slot] = NULL;
 	core->ninsts--;
 	gen_bump(core);
@@ -851,12 +938,20 @@ int vac_core_check(const struct vac_core *core, struct vac_err *err)
 		if (quarantined[k] != kd->quarantined)
 			return check_fail(err, k, "quarantined count wrong");
 	}
+	for (i = 0; i < VAC_NAME_INDEX; i++)
+		if (core->index.bucket[i])
+			n++;
+	if (n != core->ninsts)
+		return check_fail(err, VAC_NO_KIND, "name index and instances disagree");
+	n = 0;
 	for (i = 0; i < VAC_MAX_INSTANCES; i++) {
 		struct vac_core_inst *p = core->insts[i];
 		u32 a;
 
 		if (!p)
 			continue;
+		if (vac_name_index_find(&core->index, p->name) != i + 1)
+			return check_fail(err, VAC_NO_KIND, "an instance not found by its name");
 		for (k = 0; k < VAC_NR_KINDS; k++) {
 			reserved[k] += p->usage[k].quota;
 			isum[k] += p->usage[k].used;

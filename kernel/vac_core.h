@@ -52,10 +52,40 @@ struct vac_move {
 
 #define VAC_MSR_SLOTS_MAX	32
 
+/*
+ * Up to VAC_MAX_INSTANCES entries by name, each entry a number from 1 to
+ * VAC_MAX_INSTANCES that the owner maps to its name: open addressing with
+ * linear probing over VAC_NAME_INDEX buckets, never more than half full,
+ * so that a lookup costs the same whatever the number of entries.  The
+ * accounting core indexes its instances with it, brokerd its desired
+ * state.  No locks: the owner's.
+ */
+#define VAC_NAME_INDEX		(2 * VAC_MAX_INSTANCES)	/* a power of two */
+
+struct vac_name_index {
+	u16 *bucket;			/* entry or 0 */
+	const char *(*name)(const void *owner, u16 entry);
+	const void *owner;
+};
+
+int vac_name_index_init(struct vac_name_index *ix,
+			const char *(*name)(const void *owner, u16 entry),
+			const void *owner);
+void vac_name_index_fini(struct vac_name_index *ix);
+/* The entry named @name, or 0. */
+u16 vac_name_index_find(const struct vac_name_index *ix, const char *name);
+/* @entry, not in the index yet, under @name, not in it either. */
+void vac_name_index_add(struct vac_name_index *ix, const char *name, u16 entry);
+/* The entry named @name leaves the index, if it is there. */
+void vac_name_index_del(struct vac_name_index *ix, const char *name);
+/* Every entry leaves. */
+void vac_name_index_clear(struct vac_name_index *ix);
+
 struct vac_core {
 	struct vac_kind kind[VAC_NR_KINDS];
 	struct vac_core_inst **insts;	/* VAC_MAX_INSTANCES slots */
 	u32 ninsts;
+	struct vac_name_index index;	/* insts by name, as slot + 1 */
 	/*
 	 * Bumped by every change of the instance table or of what it shows
 	 * but usage: declare, delete, online, offline, quota set.  A dump

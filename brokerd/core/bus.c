@@ -142,10 +142,14 @@ int broker_bus_publish(const struct vac_event *e, void *broker)
 	struct broker_bus *bus = b->bus;
 	_cleanup_json_ json_t *j = NULL;
 	_cleanup_free_ char *data = NULL;
+	bool vm = e->type == VAC_EVENT_VM_NEW || e->type == VAC_EVENT_VM_DEL;
 
+	/* What the backend has of it changed: the next reconcile looks. */
+	broker_store_mark(&b->store, broker_store_find(&b->store,
+				vm ? e->vm.instance : e->inst.name));
 	if (!bus->subs)
 		return 0;
-	if (e->type == VAC_EVENT_VM_NEW || e->type == VAC_EVENT_VM_DEL) {
+	if (vm) {
 		/* A VM event names its instance: the instance as it is now. */
 		struct vac_instance_info in;
 
@@ -178,6 +182,8 @@ int broker_bus_resync(struct broker *b, bool all)
 	size_t n = 0;
 	int ret;
 
+	if (all)	/* events were lost: any instance may have changed */
+		broker_store_mark_all(&b->store);
 	for (s = bus->subs; s && !all && !s->lost; s = s->next)
 		;
 	if (!s)

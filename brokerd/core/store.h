@@ -1,14 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * The state directory: the desired state (instances and their quotas) in
- * one JSON file, rewritten atomically on every change and loaded at
- * start.  A state file that does not parse is an error for the operator
+ * one JSON file and a journal of the changes since it was written, each
+ * change appended and synced before it is acknowledged, the file
+ * rewritten atomically (and the journal emptied) once the journal holds
+ * as many changes as there are instances.  Both are loaded at start.  A
+ * state file or journal that does not parse is an error for the operator
  * to resolve; it is never replaced.
  */
 #ifndef BROKER_STORE_H
 #define BROKER_STORE_H
 
 #include "base/base.h"
+#include "core/store_files.h"
+#include "vac_core.h"		/* struct vac_name_index */
 
 #define BROKER_REASON_LEN 256	/* as struct broker_backend.errmsg */
 
@@ -19,6 +24,7 @@ struct broker_inst {
 	/* runtime, from the last reconciliation; "" when applied */
 	char unapplied[VAC_NR_RESOURCES][BROKER_REASON_LEN];
 	char undeclared[BROKER_REASON_LEN];
+	bool dirty;			/* for the next reconciliation */
 };
 
 struct broker_store {
@@ -27,9 +33,16 @@ struct broker_store {
 	uint64_t generation;		/* the last one handed out */
 	struct broker_inst *insts;
 	size_t n, cap;
+	struct vac_name_index index;	/* insts by name, as index + 1 */
+	size_t ndirty;			/* insts with dirty set */
+	int jfd;			/* the journal, or -1: rewrite */
+	uint64_t jseq;			/* the last change journaled */
+	size_t jrecords;		/* changes in the journal */
+	off_t jsize;			/* its length */
 };
 
 #define BROKER_STATE_FILE "desired.json"
+#define BROKER_JOURNAL_FILE "desired.journal"
 
 /*
  * Create the directory if missing (not its parents), lock it against a
@@ -43,42 +56,22 @@ struct broker_inst *broker_store_find(struct broker_store *s,
 				      const char *name);
 
 /*
+ * @d (NULL: none) or every instance is to be looked at by the next
+ * reconciliation: its desired state changed, or what the backend has may
+ * have.  A change through broker_store_put() marks its instance itself.
+ */
+void broker_store_mark(struct broker_store *s, struct broker_inst *d);
+void broker_store_mark_all(struct broker_store *s);
+
+/*
  * Record @inst (replacing the instance of its name, or adding it) with
- * the next generation, and write the state file; on failure nothing
- * changes.  Its generation is set on success.
+ * the next generation, and make it durable (the journal, or the state
+ * file rewritten); on failure nothing changes.  Its generation is set on success.
  */
 int broker_store_put(struct broker_store *s, struct broker_inst *inst,
 		     struct broker_err *err);
-/* Drop @name and write the state file; on failure nothing changes. */
+/* Drop @name, durably; on failure nothing changes. */
 int broker_store_del(struct broker_store *s, const char *name,
 		     struct broker_err *err);
-
-/*
- * Replace @name in @dirfd with @text atomically: NAME.tmp (0600), fsync,
- * rename over @name, fsync of the directory.  On failure @name is as it
- * was and the temporary file is gone.
- */
-int broker_store_write(int dirfd, const char *name, const char *text,
-		       struct broker_err *err);
-
-/*
- * The state directory's other files (policy.json, profiles.json): JSON
- * objects with "version": BROKER_FILE_VERSION, of at most 4 MiB.
- */
-#define BROKER_FILE_VERSION 1
-
-/* @file of @dirfd, checked to be such an object; -ENOENT if absent. */
-int broker_store_load(int dirfd, const char *file, json_t **root,
-		      struct broker_err *err);
-/*
- * The error of such a file that could not be loaded (@ret, @why) as the
- * operator reads it: "@dir/@file: field: why".
- */
-void broker_store_load_err(struct broker_err *err, const char *dir,
-			   const char *file, int ret,
-			   const struct broker_err *why);
-/* @root written as @file with broker_store_write(). */
-int broker_store_save(int dirfd, const char *name, json_t *root,
-		      struct broker_err *err);
 
 #endif /* BROKER_STORE_H */

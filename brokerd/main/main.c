@@ -67,9 +67,10 @@ static void check_backend(struct loop *l)
 	bool first = !l->next_check;
 	int ret = be->ops->check(be);
 
-	if (ret == 1)
+	if (ret == 1) {
 		broker_log(LOG_NOTICE, "%s backend: connected", be->ops->name);
-	else if (ret < 0 && (l->was_ready || first))
+		broker_store_mark_all(&b->store);	/* it may have anything */
+	} else if (ret < 0 && (l->was_ready || first))
 		broker_log(LOG_WARNING, "%s backend: %s; trying again every %u s",
 			   be->ops->name, be->down, b->cfg.retry_interval.v);
 	l->was_ready = ret >= 0;

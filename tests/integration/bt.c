@@ -346,10 +346,9 @@ char *bt_snapshot(struct bt_daemon *d)
 	bt_get(d, "/v1/resources", &b);
 	assert_int_equal(a.status, 200);
 	assert_int_equal(b.status, 200);
-	snprintf(path, sizeof(path), "%s/desired.json", d->state);
-	file = bt_read_file(path);
-	assert_true(asprintf(&out, "%s\n%s\n%s", a.body, b.body,
-			     file ? file : "(no state file)") > 0);
+	(void)path;
+	file = bt_state_text(d);
+	assert_true(asprintf(&out, "%s\n%s\n%s", a.body, b.body, file) > 0);
 	free(file);
 	bt_resp_free(&a);
 	bt_resp_free(&b);
@@ -426,6 +425,77 @@ void bt_stream_close(struct bt_stream *st)
 }
 
 /* ---- files, values ---- */
+
+json_t *bt_state(struct bt_daemon *d)
+{
+	char path[160], *text, *line, *nl;
+	json_t *root = NULL, *list;
+	json_int_t seen = 0;
+
+	snprintf(path, sizeof(path), "%s/desired.json", d->state);
+	text = bt_read_file(path);
+	if (text) {
+		root = json_loads(text, 0, NULL);
+		assert_non_null(root);
+		seen = json_integer_value(json_object_get(root, "journal"));
+		free(text);
+	}
+	snprintf(path, sizeof(path), "%s/desired.journal", d->state);
+	text = bt_read_file(path);
+	if (!text)
+		return root;
+	if (!root)
+		root = json_pack("{s:i, s:i, s:[]}", "version", 1, "generation", 0,
+				 "instances");
+	list = json_object_get(root, "instances");
+	for (line = text; (nl = strchr(line, '\n')); line = nl + 1) {
+		json_t *rec, *put, *v;
+		const char *name;
+		size_t i;
+
+		*nl = 0;
+		rec = json_loads(line, 0, NULL);
+		assert_non_null(rec);
+		if (json_integer_value(json_object_get(rec, "seq")) <= seen) {
+			json_decref(rec);
+			continue;
+		}
+		put = json_object_get(rec, "put");
+		name = put ? json_string_value(json_object_get(put, "name")) :
+			     json_string_value(json_object_get(rec, "del"));
+		assert_non_null(name);
+		json_array_foreach(list, i, v)
+			if (!strcmp(json_string_value(json_object_get(v, "name")), name))
+				break;
+		if (put && i < json_array_size(list))
+			json_array_set(list, i, put);
+		else if (put)
+			json_array_append(list, put);
+		else if (i < json_array_size(list))
+			json_array_remove(list, i);
+		if (put && json_integer_value(json_object_get(put, "generation")) >
+			   json_integer_value(json_object_get(root, "generation")))
+			json_object_set(root, "generation",
+					json_object_get(put, "generation"));
+		json_decref(rec);
+	}
+	free(text);
+	return root;
+}
+
+char *bt_state_text(struct bt_daemon *d)
+{
+	json_t *root = bt_state(d);
+	char *text;
+
+	if (!root)
+		return strdup("(no state file)");
+	json_object_del(root, "journal");	/* where the last change went */
+	text = json_dumps(root, JSON_SORT_KEYS | JSON_INDENT(2));
+	json_decref(root);
+	assert_non_null(text);
+	return text;
+}
 
 char *bt_read_file(const char *path)
 {

@@ -102,6 +102,13 @@ const char *bt_stream_content_type(struct bt_stream *s);
 void bt_stream_close(struct bt_stream *s);
 
 char *bt_read_file(const char *path);
+/*
+ * The desired state on disk as brokerd loads it: desired.json with the
+ * changes of desired.journal after it applied; NULL if neither exists.
+ */
+json_t *bt_state(struct bt_daemon *d);
+/* The same, as text (json_dumps, sorted keys); "(no state file)" if none. */
+char *bt_state_text(struct bt_daemon *d);
 void bt_write_file(const char *path, const char *text);
 bool bt_log_has(struct bt_daemon *d, const char *needle);
 

@@ -224,7 +224,7 @@ static void test_quota_is_applied_and_recorded(void **state)
 	json_t *j, *file, *res;
 	struct bt_resp r;
 	long long gen0, gen1;
-	char path[160], etag[32], *text;
+	char etag[32], *text;
 
 	j = declare(d, "kvm_a", 201);
 	gen0 = BT_INT(j, "generation");
@@ -254,10 +254,8 @@ static void test_quota_is_applied_and_recorded(void **state)
 	bt_resp_free(&r);
 
 	/* On disk before the answer came. */
-	snprintf(path, sizeof(path), "%s/desired.json", d->state);
-	text = bt_read_file(path);
-	assert_non_null(text);
-	file = json_loads(text, 0, NULL);
+	text = NULL;
+	file = bt_state(d);
 	assert_non_null(file);
 	j = json_array_get(json_object_get(file, "instances"), 0);
 	assert_string_equal(json_string_value(json_object_get(j, "name")), "kvm_a");
@@ -520,8 +518,8 @@ static void test_delete_drops_the_instance_and_its_desired_quotas(void **state)
 	bt_get(d, "/v1/resources", &r);
 	assert_int_equal(BT_INT(resource(r.json, "vpids"), "reserved"), 0);
 	bt_resp_free(&r);
-	snprintf(path, sizeof(path), "%s/desired.json", d->state);
-	file = bt_read_file(path);
+	(void)path;
+	file = bt_state_text(d);
 	assert_null(strstr(file, "kvm_a"));
 	assert_non_null(strstr(file, "kvm_keep"));
 	free(file);

@@ -601,6 +601,77 @@ static void test_inst_add_refuses_more_than_max_instances(void **state)
 	assert_int_equal(core->ninsts, VAC_MAX_INSTANCES);
 }
 
+/*
+ * The name index (open addressing, linear probing) stays exact while a
+ * full table loses and regains instances in a scrambled order: deletes
+ * that open holes inside probe clusters must not hide anyone behind them.
+ */
+static void test_find_by_name_survives_deletes_in_any_order(void **state)
+{
+	struct vac_core *core = *state;
+	static bool live[VAC_MAX_INSTANCES];
+	char name[VAC_NAME_LEN];
+	struct vac_core_inst *p;
+	u32 i, round, x = 12345;
+
+	for (i = 0; i < VAC_MAX_INSTANCES; i++) {
+		snprintf(name, sizeof(name), "kvm_%u", i);
+		inst_new(core, name, false);
+		live[i] = true;
+	}
+	for (round = 0; round < 6; round++) {
+		/* Every other round deletes or re-adds about half of them. */
+		for (i = 0; i < VAC_MAX_INSTANCES; i++) {
+			x = x * 1103515245U + 12345U;
+			if (x >> 16 & 1)
+				continue;
+			snprintf(name, sizeof(name), "kvm_%u", i);
+			if (live[i] && !(round & 1)) {
+				p = vac_core_find(core, name);
+				assert_non_null(p);
+				assert_int_equal(vac_core_inst_del(core, p), 0);
+				live[i] = false;
+			} else if (!live[i] && (round & 1)) {
+				inst_new(core, name, false);
+				live[i] = true;
+			}
+		}
+		for (i = 0; i < VAC_MAX_INSTANCES; i++) {
+			snprintf(name, sizeof(name), "kvm_%u", i);
+			p = vac_core_find(core, name);
+			if (!live[i]) {
+				assert_null(p);
+				continue;
+			}
+			assert_non_null(p);
+			assert_string_equal(p->name, name);
+		}
+		assert_null(vac_core_find(core, "kvm_x"));
+		assert_core_consistent(core);
+	}
+}
+
+/* vac_core_check() finds an index that lost an instance. */
+static void test_check_finds_an_instance_missing_from_the_index(void **state)
+{
+	struct vac_core *core = *state;
+	struct vac_err err = { 0 };
+	u32 i, b = VAC_NAME_INDEX;
+	u16 v;
+
+	inst_new(core, "kvm_a", false);
+	inst_new(core, "kvm_b", false);
+	for (i = 0; i < VAC_NAME_INDEX; i++)
+		if (core->index.bucket[i] == 1)
+			b = i;
+	assert_int_not_equal(b, VAC_NAME_INDEX);
+	v = core->index.bucket[b];
+	core->index.bucket[b] = 0;
+	assert_int_equal(vac_core_check(core, &err), -EUCLEAN);
+	assert_string_equal(err.msg, "name index and instances disagree");
+	core->index.bucket[b] = v;
+}
+
 static void test_inst_next_walks_instances_in_slot_order(void **state)
 {
 	struct vac_core *core = *state;
@@ -2666,6 +2737,8 @@ int main(void)
 		core_test(test_inst_add_then_find_by_name),
 		core_test(test_inst_add_rejects_bad_or_taken_name),
 		core_test(test_inst_add_refuses_more_than_max_instances),
+		core_test(test_find_by_name_survives_deletes_in_any_order),
+		core_test(test_check_finds_an_instance_missing_from_the_index),
 		core_test(test_inst_next_walks_instances_in_slot_order),
 		core_test(test_inst_del_refuses_online_instance),
 		core_test(test_inst_del_returns_its_quota_to_the_pool),
