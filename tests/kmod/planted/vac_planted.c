@@ -5,11 +5,10 @@
  * list of
  *   lockorder  two mutexes taken in both orders (lockdep)
  *   leak       a kmalloc() nobody frees (kmemleak)
- *   sleep      msleep() under a spinlock (DEBUG_ATOMIC_SLEEP)
+ *   sleep      a GFP_KERNEL allocation under a spinlock (DEBUG_ATOMIC_SLEEP)
  *   uaf        a read of freed memory (KASAN, which panics the guest)
  * Built for the debug kernel only; never load it anywhere else.
  */
-#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
@@ -59,9 +58,13 @@ static int __init planted_init(void)
 		OPTIMIZER_HIDE_VAR(p);
 	}
 	if (want("sleep")) {
+		void *p;
+
+		/* might_sleep() in the allocator: reported whether it sleeps or not. */
 		spin_lock(&planted_spin);
-		msleep(1);
+		p = kmalloc(32, GFP_KERNEL);
 		spin_unlock(&planted_spin);
+		kfree(p);
 	}
 	if (want("uaf")) {
 		char *p = kmalloc(32, GFP_KERNEL);
