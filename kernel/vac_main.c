@@ -737,9 +737,13 @@ static int vac_vmx_on(struct page *region)
 {
 	u64 pa = page_to_phys(region), fc;
 
-	/* The kernel clears X86_FEATURE_VMX where the BIOS locked it off. */
+	/*
+	 * The kernel clears X86_FEATURE_VMX where the BIOS locked VMXON off
+	 * for the mode it runs in (init_ia32_feat_ctl(): inside SMX under
+	 * tboot, outside otherwise); either bit is the one it checked.
+	 */
 	if (rdmsrl_safe(MSR_IA32_FEAT_CTL, &fc) || !(fc & FEAT_CTL_LOCKED) ||
-	    !(fc & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX)) {
+	    !(fc & (FEAT_CTL_VMX_ENABLED_INSIDE_SMX | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX))) {
 		pr_err_ratelimited("CPU %d: VMXON is disabled in IA32_FEATURE_CONTROL\n",
 				   smp_processor_id());
 		return -EOPNOTSUPP;
@@ -891,6 +895,10 @@ static void vac_vmx_free(void)
 
 	vac_vmx = false;
 	for_each_possible_cpu(cpu) {
+		/* A CPU still counted may still be in VMX operation: leak its
+		 * VMXON region rather than hand a live one to the allocator. */
+		if (WARN_ON(per_cpu(vac_virt_refs, cpu)))
+			continue;
 		if (per_cpu(vac_vmxon, cpu))
 			__free_page(per_cpu(vac_vmxon, cpu));
 		per_cpu(vac_vmxon, cpu) = NULL;
