@@ -86,11 +86,51 @@ static void push(struct broker_sub *s, const char *event, const char *data)
 	queue(s, s->count < BROKER_SUB_QUEUE ? s->render(event, data) : NULL);
 }
 
-int broker_bus_subscribe(struct broker_bus *bus, struct broker_sub *s,
-			 unsigned int max, const char *first)
+/* @s off the bus: its place is free, it gets nothing more. */
+static void unlink_sub(struct broker_bus *bus, struct broker_sub *s)
 {
-	if (bus->closing || (!s->uncounted && bus->counted >= max))
+	struct broker_sub **p;
+
+	for (p = &bus->subs; *p && *p != s; p = &(*p)->next)
+		;
+	if (*p)
+		*p = s->next;
+	bus->n--;
+	bus->counted -= !s->uncounted;
+	pthread_cond_broadcast(&bus->gone);
+}
+
+void broker_bus_reap(struct broker_bus *bus)
+{
+	struct broker_sub *s, *next;
+
+	for (s = bus->subs; s; s = next) {
+		next = s->next;
+		if (!s->gone || !s->gone(s))
+			continue;
+		unlink_sub(bus, s);
+		drop_queue(s);
+		s->dropped = true;
+		s->closing = true;
+		s->wake(s);
+	}
+}
+
+int broker_bus_subscribe(struct broker_bus *bus, struct broker_sub *s,
+			 unsigned int max, unsigned int max_owner,
+			 const char *first)
+{
+	unsigned int mine = 0;
+
+	if (bus->closing)
 		return -EBUSY;
+	broker_bus_reap(bus);
+	if (!s->uncounted && bus->counted >= max)
+		return -EBUSY;
+	for (struct broker_sub *o = bus->subs; s->owner[0] && o; o = o->next)
+		mine += !strcmp(o->owner, s->owner);
+	if (s->owner[0] && mine >= max_owner)
+		return -EUSERS;
 	if (first)
 		queue(s, strdup(first));
 	s->next = bus->subs;
@@ -102,16 +142,9 @@ int broker_bus_subscribe(struct broker_bus *bus, struct broker_sub *s,
 
 void broker_bus_unsubscribe(struct broker_bus *bus, struct broker_sub *s)
 {
-	struct broker_sub **p;
-
-	for (p = &bus->subs; *p && *p != s; p = &(*p)->next)
-		;
-	if (*p)
-		*p = s->next;
+	if (!s->dropped)
+		unlink_sub(bus, s);
 	drop_queue(s);
-	bus->n--;
-	bus->counted -= !s->uncounted;
-	pthread_cond_broadcast(&bus->gone);
 }
 
 size_t broker_bus_read(struct broker_sub *s, char *buf, size_t max)

@@ -26,6 +26,14 @@ struct broker_sub {
 	void (*wake)(struct broker_sub *s);
 	/* The subscriber's: brokerd's own, not counted against @max. */
 	bool uncounted;
+	/*
+	 * The subscriber's, optional: whether its client has gone (hung
+	 * up).  One that has is dropped from the bus at once, its place
+	 * freed, and woken to end.
+	 */
+	bool (*gone)(struct broker_sub *s);
+	/* The subscriber's: who it is for ("" for nobody in particular). */
+	char owner[80];
 
 	/* The bus's. */
 	struct broker_sub *next;
@@ -34,6 +42,7 @@ struct broker_sub {
 	size_t off;		/* read of queue[head] */
 	bool closing;		/* the bus closes: nothing more comes */
 	bool lost;		/* fell behind: events dropped until a resync */
+	bool dropped;		/* its client went: off the bus already */
 };
 
 int broker_bus_new(struct broker *b, struct broker_bus **out);
@@ -42,10 +51,13 @@ void broker_bus_free(struct broker_bus *bus);
 
 /*
  * @s, with render and wake set, and @first queued for it (NULL: none);
- * -EBUSY at @max subscribers or closing.
+ * -EBUSY at @max subscribers or closing, -EUSERS at @max_owner of its
+ * owner (a non-empty owner only).  Subscribers whose client has gone are
+ * dropped first.
  */
 int broker_bus_subscribe(struct broker_bus *bus, struct broker_sub *s,
-			 unsigned int max, const char *first);
+			 unsigned int max, unsigned int max_owner,
+			 const char *first);
 /* @s is forgotten, its queue dropped. */
 void broker_bus_unsubscribe(struct broker_bus *bus, struct broker_sub *s);
 /* Up to @max bytes of what @s has queued, in order: their count. */
@@ -62,6 +74,8 @@ int broker_bus_publish(const struct vac_event *e, void *broker);
 int broker_bus_resync(struct broker *b, bool all);
 /* A heartbeat to idle subscribers, which also finds the ones gone. */
 void broker_bus_heartbeat(struct broker_bus *bus);
+/* Drop the subscribers whose client has gone (see gone). */
+void broker_bus_reap(struct broker_bus *bus);
 /* Wake every subscriber to end, and wait a little for them to go; lock
  * not held. */
 void broker_bus_close(struct broker_bus *bus);

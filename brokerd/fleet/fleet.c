@@ -228,7 +228,8 @@ int broker_fleet_start(struct broker *b, struct broker_fleet **out,
 		}
 	}
 	pthread_mutex_lock(&b->lock);
-	ret = broker_bus_subscribe(b->bus, &f->sub, UINT32_MAX, NULL);
+	ret = broker_bus_subscribe(b->bus, &f->sub, UINT32_MAX, UINT32_MAX,
+				   NULL);
 	pthread_mutex_unlock(&b->lock);
 	if (ret) {
 		broker_err_set(err, NULL, "fleet: cannot subscribe to events: %s",

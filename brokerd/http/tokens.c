@@ -360,6 +360,13 @@ static int create(struct broker_tokens *a, struct broker_token *t, char *text,
 	char secret_hex[2 * SECRET_BYTES + 1];
 	int ret;
 
+	for (size_t i = 0; i < a->n; i++) {
+		if (!strcmp(a->tokens[i].name, t->name)) {
+			broker_err_set(err, "name", "a token named %s exists",
+				       t->name);
+			return -EEXIST;
+		}
+	}
 	ret = broker_grow(&a->tokens, &a->cap, a->n, sizeof(*a->tokens),
 			  TOKENS_MAX);
 	if (ret == -ENOSPC) {
@@ -520,6 +527,16 @@ int broker_tokens_parse(const char *text, size_t len, struct broker_token *t,
 	}
 	t->expires = expires;
 	ret = insts ? scope_parse(insts, t, "instances", err) : 0;
+	for (size_t i = 0; !ret && i < t->n_insts; i++) {
+		for (size_t k = 0; k < i; k++) {
+			if (!strcmp(t->insts[i], t->insts[k])) {
+				broker_err_set(err, "instances",
+					       "instance %s twice", t->insts[i]);
+				ret = -EINVAL;
+				break;
+			}
+		}
+	}
 	if (ret) {
 		free(t->insts);
 		t->insts = NULL;

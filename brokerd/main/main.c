@@ -88,6 +88,7 @@ static void on_timer(struct loop *l)
 		check_backend(l);
 		l->next_check = now + b->cfg.retry_interval.v;
 	}
+	broker_bus_reap(b->bus);
 	if (now >= l->next_keepalive) {
 		broker_bus_heartbeat(b->bus);
 		l->next_keepalive = now + b->cfg.limits.sse_keepalive.v;

@@ -11,6 +11,8 @@
  * May call: http/ (replies), core/ (the bus), base/.
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +47,38 @@ static void wake(struct broker_sub *s)
 		c->suspended = false;
 		MHD_resume_connection(c->conn);
 	}
+}
+
+/*
+ * The client hung up or the connection failed.  A suspended connection
+ * is not watched by libmicrohttpd, so its socket is looked at here.
+ */
+static bool gone(struct broker_sub *s)
+{
+	struct stream *c = (struct stream *)s;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	struct pollfd p = { .events = POLLRDHUP };
+
+	if (!ci)
+		return false;
+	p.fd = ci->connect_fd;
+	return poll(&p, 1, 0) == 1 &&
+	       (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL));
+}
+
+/*
+ * Whom a stream counts against: its token, or its client certificate;
+ * a local peer without either only against the global limit.
+ */
+static void owner(const struct broker_principal *who, char *buf, size_t size)
+{
+	if (who->token)
+		snprintf(buf, size, "token:%s", who->token_id);
+	else if (who->cert)
+		snprintf(buf, size, "cert:%s", who->cert_cn);
+	else
+		buf[0] = '\0';
 }
 
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -86,6 +120,7 @@ static void detach(void *arg)
 static enum MHD_Result events_get(struct broker_req *req)
 {
 	unsigned int max = req->b->cfg.limits.sse_clients.v;
+	unsigned int max_owner = max > 1 ? (max + 1) / 2 : max;
 	struct MHD_Response *resp;
 	struct stream *c;
 	int ret;
@@ -107,6 +142,8 @@ static enum MHD_Result events_get(struct broker_req *req)
 		return MHD_NO;
 	c->sub.render = render;
 	c->sub.wake = wake;
+	c->sub.gone = gone;
+	owner(&req->who, c->sub.owner, sizeof(c->sub.owner));
 	c->b = req->b;
 	c->conn = req->conn;
 	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
@@ -121,7 +158,7 @@ static enum MHD_Result events_get(struct broker_req *req)
 
 	pthread_mutex_lock(&req->b->lock);
 	/* Something to read at once: the client knows it is subscribed. */
-	ret = broker_bus_subscribe(req->b->bus, &c->sub, max,
+	ret = broker_bus_subscribe(req->b->bus, &c->sub, max, max_owner,
 				   ": subscribed\nretry: 5000\n\n");
 	if (!ret) {
 		req->cleanup = detach;
@@ -131,6 +168,10 @@ static enum MHD_Result events_get(struct broker_req *req)
 	if (ret) {
 		MHD_destroy_response(resp);
 		free(c);
+		if (ret == -EUSERS)
+			return broker_reply_error(req, BROKER_UNAVAILABLE, NULL,
+						  "too many event streams for this "
+						  "client (at most %u)", max_owner);
 		return broker_reply_error(req, BROKER_UNAVAILABLE, NULL,
 					  "too many event streams (at most %u)", max);
 	}

@@ -36,9 +36,9 @@ static enum MHD_Result tokens_post(struct broker_req *req)
 	ret = broker_tokens_create(req->tokens, &t, &view, &err);
 	if (ret) {
 		free(t.insts);
-		if (ret == -EUSERS)
-			return broker_reply_error(req, BROKER_CONFLICT, NULL, "%s",
-						  err.msg);
+		if (ret == -EUSERS || ret == -EEXIST)
+			return broker_reply_error(req, BROKER_CONFLICT, err.field,
+						  "%s", err.msg);
 		broker_log(LOG_ERR, "creating token %s: %s", t.name, err.msg);
 		return broker_reply_write_failed(req, ret, "cannot record the "
 						 "token: %s", err.msg);

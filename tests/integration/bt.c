@@ -363,9 +363,16 @@ struct bt_stream {
 	struct sink s;
 	struct bt_resp headers;
 	size_t pos;		/* consumed by earlier waits */
+	struct curl_slist *hdrs;
 };
 
 struct bt_stream *bt_stream_open(struct bt_daemon *d, const char *path)
+{
+	return bt_stream_open_token(d, path, NULL);
+}
+
+struct bt_stream *bt_stream_open_token(struct bt_daemon *d, const char *path,
+				       const char *token)
 {
 	struct bt_stream *st = calloc(1, sizeof(*st));
 	char url[256];
@@ -382,6 +389,14 @@ struct bt_stream *bt_stream_open(struct bt_daemon *d, const char *path)
 	curl_easy_setopt(st->easy, CURLOPT_WRITEDATA, &st->s);
 	curl_easy_setopt(st->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(st->easy, CURLOPT_HEADERDATA, &st->headers);
+	if (token) {
+		char auth[256];
+
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		st->hdrs = curl_slist_append(NULL, auth);
+		assert_non_null(st->hdrs);
+		curl_easy_setopt(st->easy, CURLOPT_HTTPHEADER, st->hdrs);
+	}
 	curl_multi_add_handle(st->multi, st->easy);
 	return st;
 }
@@ -420,6 +435,7 @@ void bt_stream_close(struct bt_stream *st)
 	curl_multi_remove_handle(st->multi, st->easy);
 	curl_easy_cleanup(st->easy);
 	curl_multi_cleanup(st->multi);
+	curl_slist_free_all(st->hdrs);
 	free(st->s.buf);
 	free(st);
 }

@@ -93,6 +93,9 @@ char *bt_snapshot(struct bt_daemon *d);
 /* A GET whose response streams (server-sent events), read as it comes. */
 struct bt_stream;
 struct bt_stream *bt_stream_open(struct bt_daemon *d, const char *path);
+/* The same with @token as bearer (NULL: none). */
+struct bt_stream *bt_stream_open_token(struct bt_daemon *d, const char *path,
+				       const char *token);
 /*
  * Wait for @needle past what earlier waits consumed: the text from it to
  * the end of its event (a blank line), malloc'ed, or NULL on timeout.

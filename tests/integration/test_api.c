@@ -672,6 +672,84 @@ static void test_event_streams_are_bounded(void **state)
 	bt_stream_close(s[1]);
 }
 
+/* A stream subscribed within @ms, or NULL (closed then). */
+static struct bt_stream *subscribed(struct bt_daemon *d, const char *token,
+				    int ms)
+{
+	struct bt_stream *s = bt_stream_open_token(d, "/v1/events", token);
+	char *ev = bt_stream_wait(s, ": subscribed", ms);
+
+	if (!ev) {
+		bt_stream_close(s);
+		return NULL;
+	}
+	free(ev);
+	return s;
+}
+
+/*
+ * With keep-alives far apart, a stream whose client closed frees its
+ * place at once, not at the next keep-alive; and one token holds at
+ * most half the places, leaving the rest to others.
+ */
+static void test_closed_streams_free_their_places_at_once(void **state)
+{
+	struct bt_daemon d;
+	struct bt_stream *s[16], *extra;
+	struct bt_resp r;
+	char *tok;
+
+	(void)state;
+	bt_init(&d, "{\"limits\": {\"sse_clients\": 16, "
+		"\"sse_keepalive\": 60}}");
+	assert_int_equal(bt_start(&d, NULL), 0);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 16; i++) {
+			s[i] = subscribed(&d, NULL, 1000);
+			if (!s[i])
+				fail_msg("round %d: stream %d not accepted within 1 s",
+					 round, i);
+		}
+		bt_get(&d, "/v1/events", &r);
+		bt_assert_error(&r, 503, "unavailable", NULL);
+		bt_resp_free(&r);
+		for (int i = 0; i < 16; i++)
+			bt_stream_close(s[i]);
+	}
+
+	tok = bt_token(&d, "watcher", "viewer");
+	for (int i = 0; i < 8; i++) {
+		s[i] = subscribed(&d, tok, 1000);
+		assert_non_null(s[i]);
+	}
+	extra = bt_stream_open_token(&d, "/v1/events", tok);
+	assert_null(bt_stream_wait(extra, ": subscribed", 1000));
+	bt_stream_close(extra);
+	{
+		const char *hdr[2] = { NULL, NULL };
+		char auth[256];
+
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", tok);
+		hdr[0] = auth;
+		bt_http(&d, "GET", "/v1/events", NULL, NULL, hdr, &r);
+		bt_assert_error(&r, 503, "unavailable", NULL);
+		assert_non_null(strstr(r.body, "for this client (at most 8)"));
+		bt_resp_free(&r);
+	}
+	/* Others still get theirs, and a place the token gives up is its again. */
+	extra = subscribed(&d, NULL, 1000);
+	assert_non_null(extra);
+	bt_stream_close(s[0]);
+	s[0] = subscribed(&d, tok, 1000);
+	assert_non_null(s[0]);
+	bt_stream_close(extra);
+	for (int i = 0; i < 8; i++)
+		bt_stream_close(s[i]);
+	free(tok);
+	assert_int_equal(bt_stop(&d), 0);
+	bt_cleanup(&d);
+}
+
 static void test_unix_socket_is_0660(void **state)
 {
 	struct bt_daemon *d = *state;
@@ -704,6 +782,7 @@ int main(void)
 		T(test_metrics_match_resources_and_instances),
 		T(test_event_stream_delivers_every_change),
 		T(test_event_streams_are_bounded),
+		cmocka_unit_test(test_closed_streams_free_their_places_at_once),
 		T(test_unix_socket_is_0660),
 	};
 

@@ -265,6 +265,49 @@ static void test_bad_token_requests(void **state)
 	assert_int_equal(root(d, "DELETE", "/v1/tokens/0123456789abcdef", NULL, NULL), 404);
 }
 
+/*
+ * A token's name is one token's: a second of the same name is 409
+ * naming the field; an instance named twice in a scope is 400 naming
+ * it.  Neither leaves a token behind.
+ */
+static void test_duplicate_token_names_and_scopes_are_refused(void **state)
+{
+	struct bt_daemon *d = *state;
+	const char *body = "{\"name\": \"ci\", \"role\": \"viewer\"}";
+	struct bt_resp r;
+	char id[32], path[64], *tok, *before, *after;
+
+	tok = new_token(d, body, id, sizeof(id));
+	bt_http(d, "GET", "/v1/tokens", NULL, NULL, NULL, &r);
+	before = strdup(r.body);
+	bt_resp_free(&r);
+
+	bt_http(d, "POST", "/v1/tokens", "application/json",
+		"{\"name\": \"ci\", \"role\": \"admin\"}", NULL, &r);
+	bt_assert_error(&r, 409, "conflict", "name");
+	bt_resp_free(&r);
+	bt_http(d, "POST", "/v1/tokens", "application/json",
+		"{\"name\": \"scoped\", \"role\": \"viewer\", "
+		"\"instances\": [\"kvm_a\", \"kvm_b\", \"kvm_a\"]}", NULL, &r);
+	bt_assert_error(&r, 400, "bad_request", "instances");
+	bt_resp_free(&r);
+
+	bt_http(d, "GET", "/v1/tokens", NULL, NULL, NULL, &r);
+	after = strdup(r.body);
+	bt_resp_free(&r);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+
+	/* Once the first is revoked, its name is free again. */
+	snprintf(path, sizeof(path), "/v1/tokens/%s", id);
+	assert_int_equal(root(d, "DELETE", path, NULL, NULL), 204);
+	free(tok);
+	tok = new_token(d, "{\"name\": \"ci\", \"role\": \"admin\"}", id,
+			sizeof(id));
+	free(tok);
+}
+
 static void test_bootstrap_token(void **state)
 {
 	struct bt_daemon *d = *state;
@@ -423,6 +466,7 @@ int main(void)
 		T(test_every_endpoint_with_every_role),
 		T(test_token_file_and_list_hold_no_secret),
 		T(test_bad_token_requests),
+		T(test_duplicate_token_names_and_scopes_are_refused),
 		T(test_bootstrap_token),
 		T(test_audit_log_has_a_line_for_every_change),
 		T(test_unwritable_audit_log_refuses_changes_not_reads),
