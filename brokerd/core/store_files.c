@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/json.h"
 #include "core/store_files.h"
@@ -127,4 +129,31 @@ void broker_store_load_err(struct broker_err *err, const char *dir,
 	broker_err_set(err, why->field, "%s/%s: %s", dir, file,
 		       ret == -ENOMEM ? "out of memory" :
 		       broker_err_text(why, text, sizeof(text)));
+}
+
+/*
+ * Like sshd with a private key: a file that another user could read or
+ * write (token salts and hashes, or a token of their own making) is
+ * refused, not loaded and not repaired behind the operator's back.
+ */
+int broker_store_private(int dirfd, const char *name, struct broker_err *err)
+{
+	struct stat st;
+
+	/* What it names, if a link; anything else bj_load_file() explains. */
+	if (fstatat(dirfd, name, &st, 0) < 0)
+		return errno == ENOENT ? -ENOENT : 0;
+	if (st.st_uid != geteuid()) {
+		broker_err_set(err, NULL, "owned by uid %u, not by brokerd's uid %u; "
+			       "chown it to %u", (unsigned int)st.st_uid,
+			       (unsigned int)geteuid(), (unsigned int)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & 077) {
+		broker_err_set(err, NULL, "mode %04o is too open: others could read "
+			       "or replace it; chmod 600 it",
+			       (unsigned int)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
 }

@@ -19,6 +19,12 @@ int broker_store_write(int dirfd, const char *name, const char *text,
 		       struct broker_err *err);
 
 /*
+ * @name of @dirfd (a link: what it names) is brokerd's own and open to
+ * nobody else; 0 if so or absent (-ENOENT), -EPERM with why otherwise.
+ */
+int broker_store_private(int dirfd, const char *name, struct broker_err *err);
+
+/*
  * The state directory's other files (policy.json, profiles.json): JSON
  * objects with "version": BROKER_FILE_VERSION, of at most 4 MiB.
  */

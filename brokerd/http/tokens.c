@@ -17,7 +17,8 @@
  * broker lock; the handlers of /v1/tokens take it under the broker lock
  * (order: broker lock, then this one).  The roles are named here too.
  *
- * May call: core/store.c (the atomic write), base/.
+ * May call: core/store.c, core/store_files.c (the atomic write, the
+ * file's mode), base/.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -33,6 +34,7 @@
 
 #include "base/json.h"
 #include "core/store.h"
+#include "core/store_files.h"
 #include "http/tokens.h"
 
 #define TOKENS_MAX		1024
@@ -244,33 +246,6 @@ static int load_one(json_t *o, struct broker_token *t, struct broker_err *err)
 	return insts ? scope_parse(insts, t, "instances", err) : 0;
 }
 
-/*
- * Like sshd with a private key: a token file that another user could
- * read or write (its salts and hashes, or a token of their own making)
- * is refused, not loaded and not repaired behind the operator's back.
- */
-static int mode_ok(int dirfd, struct broker_err *err)
-{
-	struct stat st;
-
-	/* What it names, if a link; anything else bj_load_file() explains. */
-	if (fstatat(dirfd, BROKER_TOKENS_FILE, &st, 0) < 0)
-		return errno == ENOENT ? -ENOENT : 0;
-	if (st.st_uid != geteuid()) {
-		broker_err_set(err, NULL, "owned by uid %u, not by brokerd's uid %u; "
-			       "chown it to %u", (unsigned int)st.st_uid,
-			       (unsigned int)geteuid(), (unsigned int)geteuid());
-		return -EPERM;
-	}
-	if (st.st_mode & 077) {
-		broker_err_set(err, NULL, "mode %04o is too open: others could read "
-			       "or replace the token hashes; chmod 600 it",
-			       (unsigned int)(st.st_mode & 07777));
-		return -EPERM;
-	}
-	return 0;
-}
-
 static int load(struct broker_tokens *a, struct broker_err *err)
 {
 	_cleanup_json_ json_t *doc = NULL;
@@ -279,7 +254,7 @@ static int load(struct broker_tokens *a, struct broker_err *err)
 	size_t i;
 	int ret;
 
-	ret = mode_ok(a->dirfd, &why);
+	ret = broker_store_private(a->dirfd, BROKER_TOKENS_FILE, &why);
 	if (ret == -ENOENT)
 		return 0;
 	if (ret)

@@ -241,8 +241,9 @@ static enum MHD_Result instance_delete(struct broker_req *req)
 	}
 	ret = d ? broker_store_del(&b->store, req->param, &err) : 0;
 	if (ret) {
-		/* Still desired: the next reconciliation declares it again. */
+		/* Still desired: declared again before the reply. */
 		broker_log(LOG_ERR, "delete %s: %s", req->param, err.msg);
+		broker_store_mark(&b->store, broker_store_find(&b->store, req->param));
 		broker_reconcile(b);
 		return broker_reply_write_failed(req, ret,
 			"cannot record the desired state: %s", err.msg);

@@ -404,6 +404,9 @@ static void *race(void *arg)
 			pl_http("PUT", path, body, NULL);
 		}
 		json_decref(j);
+		/* Another writer, not a flood: brokerd gives up after
+		 * PL_RETRIES 409s in a row and backs off. */
+		usleep(20000);
 	}
 	return NULL;
 }
