@@ -337,6 +337,26 @@ void bt_assert_error(const struct bt_resp *r, long status, const char *code,
 				    field);
 }
 
+char *bt_snapshot_more(struct bt_daemon *d)
+{
+	static const char *const paths[] = { "/v1/tokens", "/v1/policy",
+					     "/v1/profiles" };
+	char *text = strdup(""), *more;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct bt_resp r;
+
+		bt_get(d, paths[i], &r);
+		assert_true(r.status == 200 || r.status == 404);
+		assert_true(asprintf(&more, "%s%s %ld %s\n", text, paths[i],
+				     r.status, r.body) > 0);
+		free(text);
+		text = more;
+		bt_resp_free(&r);
+	}
+	return text;
+}
+
 char *bt_snapshot(struct bt_daemon *d)
 {
 	struct bt_resp a, b;

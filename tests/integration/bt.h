@@ -89,6 +89,8 @@ void bt_assert_error(const struct bt_resp *r, long status, const char *code,
 /* Everything a rejected request must leave as it was: the API's view and
  * the state file, as one string to compare. */
 char *bt_snapshot(struct bt_daemon *d);
+/* What bt_snapshot() does not show: GET of tokens, policy, profiles. */
+char *bt_snapshot_more(struct bt_daemon *d);
 
 /* A GET whose response streams (server-sent events), read as it comes. */
 struct bt_stream;

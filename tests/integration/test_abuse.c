@@ -51,27 +51,6 @@ struct abuse {
 
 static struct abuse a;
 
-/* What bt_snapshot() does not show: tokens, policy, profiles. */
-static char *tokens_now(struct bt_daemon *d)
-{
-	static const char *const paths[] = { "/v1/tokens", "/v1/policy",
-					     "/v1/profiles" };
-	char *text = strdup(""), *more;
-
-	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		struct bt_resp r;
-
-		bt_get(d, paths[i], &r);
-		assert_true(r.status == 200 || r.status == 404);
-		assert_true(asprintf(&more, "%s%s %ld %s\n", text, paths[i],
-				     r.status, r.body) > 0);
-		free(text);
-		text = more;
-		bt_resp_free(&r);
-	}
-	return text;
-}
-
 static int setup(void **state)
 {
 	struct bt_resp r;
@@ -100,10 +79,10 @@ static int setup(void **state)
 	/* Warm up every path the tests take before measuring. */
 	for (int i = 0; i < 20; i++) {
 		free(bt_snapshot(a.d));
-		free(tokens_now(a.d));
+		free(bt_snapshot_more(a.d));
 	}
 	a.before = bt_snapshot(a.d);
-	a.tokens = tokens_now(a.d);
+	a.tokens = bt_snapshot_more(a.d);
 	a.rss0 = bt_rss_kib(a.d->pid);
 	assert_true(a.rss0 > 0);
 	return 0;
@@ -166,7 +145,7 @@ static void unharmed(void)
 	normal_client();
 	now = bt_snapshot(a.d);
 	assert_string_equal(a.before, now);
-	tokens = tokens_now(a.d);
+	tokens = bt_snapshot_more(a.d);
 	assert_string_equal(a.tokens, tokens);
 	rss = bt_rss_kib(a.d->pid);
 	print_message("VmRSS %ld KiB after start, %ld KiB now (bound %ld)\n",
@@ -543,7 +522,7 @@ static void test_full_audit_log_refuses_changes(void **state)
 
 	restart("{\"audit_log\": \"/dev/full\"}");
 	before = bt_snapshot(a.d);
-	tokens = tokens_now(a.d);
+	tokens = bt_snapshot_more(a.d);
 	assert_int_equal(status_of("PUT", "/v1/instances/kvm_b", NULL, NULL), 503);
 	assert_int_equal(status_of("PUT", "/v1/instances/kvm_a/quota", quota, NULL), 503);
 	assert_int_equal(status_of("DELETE", "/v1/instances/kvm_a", NULL, NULL), 503);
@@ -561,7 +540,8 @@ static void test_full_audit_log_refuses_changes(void **state)
 	assert_int_equal(status_of("GET", "/v1/instances/kvm_a", NULL, a.viewer), 200);
 	assert_int_equal(status_of("GET", "/healthz", NULL, NULL), 200);
 	{
-		char *now = bt_snapshot(a.d), *tokens_after = tokens_now(a.d);
+		char *now = bt_snapshot(a.d);
+		char *tokens_after = bt_snapshot_more(a.d);
 
 		assert_string_equal(before, now);
 		assert_string_equal(tokens, tokens_after);
